@@ -17,6 +17,7 @@ export default tseslint.config(
       // Money paths must not fire and forget: every promise is awaited or explicitly voided.
       '@typescript-eslint/no-floating-promises': 'error',
       'no-console': ['error', { allow: ['warn', 'error'] }],
+      '@typescript-eslint/no-confusing-void-expression': 'off',
     },
   },
   {

@@ -29,8 +29,11 @@ export function createLambdaContext(options: LocalContextOptions): Context {
     logGroupName: `/aws/lambda/${options.functionName}`,
     logStreamName: `local/${options.functionName}`,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    // The Context type still declares the callback-era methods; Lambda's Node.js runtime does too.
+    /* eslint-disable @typescript-eslint/no-deprecated */
     done: () => fail('done'),
     fail: () => fail('fail'),
     succeed: () => fail('succeed'),
+    /* eslint-enable @typescript-eslint/no-deprecated */
   };
 }
