@@ -15,6 +15,8 @@ import { startFauxqs } from 'fauxqs';
 export interface RunningEmulator {
   readonly endpoint: string;
   readonly port: number;
+  /** The emulator's own process, when it runs in one (DynamoDB Local's JVM). */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   return {
     endpoint,
     port,
+    ...(child.pid === undefined ? {} : { pid: child.pid }),
     stop: () => stopChild(child),
   };
 }
