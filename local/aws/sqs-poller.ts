@@ -233,6 +233,7 @@ class Poller implements SqsPoller {
   }
 
   drain(options: DrainOptions = {}): Promise<DrainResult> {
+    if (this.stopping) return Promise.reject(new Error(`the poller of ${this.queueUrl} is stopped`));
     const run = this.drainTail.then(() => this.drainOnce(options.maxBatches ?? 1_000));
     this.drainTail = run.catch(() => undefined);
     return run;
