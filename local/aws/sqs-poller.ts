@@ -110,6 +110,14 @@ export interface SqsPoller {
    */
   drain(options?: DrainOptions): Promise<DrainResult>;
   /**
+   * Time travel for visibility timeouts, which fauxqs counts on the real clock: makes every message
+   * this poller left on the queue (failed batches, `batchItemFailures`) visible now, as if its
+   * visibility timeout had passed. The next receive counts it again, so redrive to the DLQ works
+   * under time travel too. Returns how many were released; messages received again or deleted since
+   * are skipped.
+   */
+  releaseRetained(): Promise<number>;
+  /**
    * Stops polling: waits for the current long polls (at most `waitTimeSeconds`) and batches to
    * finish. Messages a long poll returns after `stop()` are made visible again, not processed.
    */
@@ -215,6 +223,8 @@ class Poller implements SqsPoller {
   private readonly listeners = new Set<() => void>();
   private readonly sleeps = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
   private drainTail: Promise<unknown> = Promise.resolve();
+  /** Messages left on the queue by a failed invocation: message id → the receipt handle we hold. */
+  private readonly retainedHandles = new Map<string, string>();
 
   constructor(
     options: SqsPollerOptions,
@@ -237,6 +247,16 @@ class Poller implements SqsPoller {
     const run = this.drainTail.then(() => this.drainOnce(options.maxBatches ?? 1_000));
     this.drainTail = run.catch(() => undefined);
     return run;
+  }
+
+  async releaseRetained(): Promise<number> {
+    const handles = [...this.retainedHandles.values()];
+    this.retainedHandles.clear();
+    let released = 0;
+    for (let i = 0; i < handles.length; i += 10) {
+      released += await this.makeVisible(handles.slice(i, i + 10), 'could not release retained messages');
+    }
+    return released;
   }
 
   async stop(): Promise<void> {
@@ -372,6 +392,10 @@ class Poller implements SqsPoller {
     }
     const toDelete = records.filter((record) => !failed.has(record.messageId));
     const deleted = await this.delete(toDelete);
+    for (const record of records) {
+      if (deleted.includes(record.messageId)) this.retainedHandles.delete(record.messageId);
+      else this.retainedHandles.set(record.messageId, record.receiptHandle);
+    }
     const result: BatchResult = {
       outcome,
       messageIds,
@@ -425,28 +449,48 @@ class Poller implements SqsPoller {
 
   /** Makes messages received after `stop()` visible again instead of leaving them invisible. */
   private async release(messages: readonly Message[]): Promise<void> {
-    if (messages.length === 0) return;
+    const handles = messages.map((message) => message.ReceiptHandle ?? '');
+    if (handles.length > 0)
+      await this.makeVisible(handles, 'could not release messages received while stopping');
+  }
+
+  /** Sets the visibility timeout of up to 10 messages to 0; returns how many it changed. */
+  private async makeVisible(receiptHandles: readonly string[], failure: string): Promise<number> {
+    if (receiptHandles.length === 0) return 0;
     try {
-      await this.options.sqs.send(
+      const { Successful, Failed } = await this.options.sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: messages.map((message, index) => ({
+          Entries: receiptHandles.map((ReceiptHandle, index) => ({
             Id: String(index),
-            ReceiptHandle: message.ReceiptHandle,
+            ReceiptHandle,
             VisibilityTimeout: 0,
           })),
         }),
       );
+      // A handle that is no longer valid belongs to a message received again or deleted: nothing to do.
+      const unexpected = (Failed ?? []).filter((entry) => entry.Code !== 'ReceiptHandleIsInvalid');
+      if (unexpected.length > 0) {
+        this.report(
+          new SqsPollerError(failure, {
+            phase: 'release',
+            functionName: this.options.functionName,
+            queueUrl: this.queueUrl,
+            cause: unexpected,
+          }),
+        );
+      }
+      return Successful?.length ?? 0;
     } catch (error) {
       this.report(
-        new SqsPollerError('could not release messages received while stopping', {
+        new SqsPollerError(failure, {
           phase: 'release',
           functionName: this.options.functionName,
           queueUrl: this.queueUrl,
-          messageIds: messages.map((message) => message.MessageId ?? ''),
           cause: error,
         }),
       );
+      return 0;
     }
   }
 

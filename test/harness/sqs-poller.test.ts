@@ -378,6 +378,41 @@ describe('SQS poller', () => {
     expect(Messages?.map((message) => [message.MessageId, message.Body])).toEqual([[id, 'poison']]);
   });
 
+  test('releaseRetained() stands in for the visibility timeout under time travel, up to the DLQ', async () => {
+    const dlq = await createQueue('tt-dlq', { visibilityTimeoutSeconds: 30 });
+    // The billing queue's real visibility timeout: nothing comes back on its own during this test.
+    const queue = await createQueue('tt', {
+      visibilityTimeoutSeconds: 360,
+      deadLetter: { arn: dlq.arn, maxReceiveCount: 3 },
+    });
+    const [poison, flaky] = await sendBodies(queue, ['poison', 'flaky']);
+    const { handler, records } = recordingHandler(async (batch) => ({
+      batchItemFailures: batch
+        .filter((record) => record.body === 'poison' || record.attributes.ApproximateReceiveCount === '1')
+        .map((record) => ({ itemIdentifier: record.messageId })),
+    }));
+    const { poller: started } = await poller(queue, handler);
+
+    await started.drain();
+    expect(await queueCounts(queue)).toEqual({ visible: 0, inFlight: 2 });
+    expect(await started.releaseRetained()).toBe(2);
+    await started.drain();
+    expect(await started.releaseRetained()).toBe(1);
+    await started.drain();
+    expect(await started.releaseRetained()).toBe(1);
+    await started.drain();
+
+    const receiveCounts = (id: string | undefined) =>
+      records()
+        .filter((record) => record.messageId === id)
+        .map((record) => record.attributes.ApproximateReceiveCount);
+    expect(receiveCounts(flaky)).toEqual(['1', '2']);
+    expect(receiveCounts(poison)).toEqual(['1', '2', '3']);
+    expect(await queueCounts(queue)).toEqual({ visible: 0, inFlight: 0 });
+    expect(await queueCounts(dlq)).toEqual({ visible: 1, inFlight: 0 });
+    expect(await started.releaseRetained()).toBe(0);
+  });
+
   test('running loops with concurrency process messages sent after start, each exactly once', async () => {
     const queue = await createQueue('running', { visibilityTimeoutSeconds: 30 });
     const { handler, records } = recordingHandler(async () => undefined);
