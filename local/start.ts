@@ -1,0 +1,74 @@
+/**
+ * `npm start`: the whole system on this machine, until Ctrl-C.
+ *
+ *   PORT=3000 PAYPLE_SANDBOX_PORT=7878 LOCAL_DATA_DIR=.local-data npm start
+ */
+import { parseArgs } from 'node:util';
+import { JavaMissingError } from './aws/emulators.ts';
+import { startLocalStack, type LocalStack } from './stack.ts';
+
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+if (nodeMajor < 24) {
+  console.error(`Node.js 24 or newer is needed (this is ${process.version}); see README.md, "Requirements".`);
+  process.exit(1);
+}
+
+function port(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) {
+    console.error(`${name} must be a port number (0-65535), not "${value}"`);
+    process.exit(1);
+  }
+  return parsed;
+}
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    'sandbox-port': { type: 'string' },
+    'data-dir': { type: 'string' },
+  },
+});
+
+let stack: LocalStack;
+try {
+  stack = await startLocalStack({
+    port: port('PORT', values.port ?? process.env.PORT, 3000),
+    sandboxPort: port('PAYPLE_SANDBOX_PORT', values['sandbox-port'] ?? process.env.PAYPLE_SANDBOX_PORT, 7878),
+    dynamoDbPort: port('DYNAMODB_PORT', process.env.DYNAMODB_PORT, 0),
+    sqsPort: port('SQS_PORT', process.env.SQS_PORT, 0),
+    ...((values['data-dir'] ?? process.env.LOCAL_DATA_DIR)
+      ? { dataDir: values['data-dir'] ?? process.env.LOCAL_DATA_DIR }
+      : {}),
+  });
+} catch (error) {
+  if (error instanceof JavaMissingError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
+
+console.log(`Local stack ready (clock: ${new Date(stack.clock.now()).toISOString()})
+  HTTP API        ${stack.gatewayUrl}
+  Payple sandbox  ${stack.sandbox.url}   (admin API under /__sandbox/, see local/payple-sandbox/README.md)
+  DynamoDB Local  ${stack.dynamoEndpoint}
+  SQS (fauxqs)    ${stack.sqsEndpoint}
+Ctrl-C stops everything.`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the local stack`);
+    stack.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('could not stop cleanly:', error);
+        process.exit(1);
+      },
+    );
+  });
+}
