@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { testAccounts, testCards, type RunningPaypleSandbox } from '../../local/payple-sandbox/index.ts';
+import {
+  testAccounts,
+  testCards,
+  type RunningPaypleSandbox,
+  type TestInstrument,
+} from '../../local/payple-sandbox/index.ts';
 import { auth, charge, ManualClock, post, START_KST_DATE, startSandbox, tokens } from './helpers.ts';
 
 let sandbox: RunningPaypleSandbox;
@@ -91,14 +96,11 @@ describe('billing-key charge', () => {
     ['closed', 'transfer', 'SPAY0099', '1003'],
     ['maintenance', 'transfer', 'SPAY0099', '00209998'],
   ] as const)('declines %s (%s) with the issuer code in the message', async (name, payType, code, issuer) => {
-    const payerId =
-      payType === 'card'
-        ? cardKey(name as keyof typeof testCards)
-        : accountKey(name as keyof typeof testAccounts);
-    const expected =
-      payType === 'card'
-        ? testCards[name as keyof typeof testCards]
-        : testAccounts[name as keyof typeof testAccounts];
+    const table: Record<string, TestInstrument> = payType === 'card' ? testCards : testAccounts;
+    const expected = table[name]!;
+    const payerId = sandbox.admin.createBillingKey(
+      payType === 'card' ? { card: name } : { account: name },
+    ).PCD_PAYER_ID;
 
     const { json } = await charge(sandbox, { payerId, payType, oid: `decline-${name}-${payType}` });
 

@@ -109,7 +109,7 @@ export interface ChargeInput {
 /** A fresh auth and one billing-key charge, as every Payple sample does it. */
 export async function charge(sandbox: RunningPaypleSandbox, input: ChargeInput): Promise<Answer> {
   const payType = input.payType ?? 'card';
-  const flag = input.regular ? { PCD_REGULER_FLAG: 'Y' } : { PCD_SIMPLE_FLAG: 'Y' };
+  const flag: Record<string, string> = input.regular ? { PCD_REGULER_FLAG: 'Y' } : { PCD_SIMPLE_FLAG: 'Y' };
   const token = await auth(sandbox, { PCD_PAY_TYPE: payType, ...flag });
   return post(
     token.return_url,

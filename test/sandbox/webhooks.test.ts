@@ -70,9 +70,9 @@ describe('webhooks', () => {
     await settle();
 
     expect(answer.json['PCD_PAY_CODE']).toBe('SPCD1001');
-    const byOid = Object.fromEntries(receiver.received.map((hook) => [hook.body['PCD_PAY_OID'], hook.body]));
-    expect(byOid['wh-declined']).toMatchObject({ PCD_PAY_RST: 'error', PCD_PAY_CODE: 'SPCD0099' });
-    expect(byOid['wh-unknown']).toMatchObject({ PCD_PAY_RST: 'success', PCD_PAY_CODE: 'SPCD0000' });
+    const byOid = new Map(receiver.received.map((hook) => [hook.body['PCD_PAY_OID'], hook.body]));
+    expect(byOid.get('wh-declined')).toMatchObject({ PCD_PAY_RST: 'error', PCD_PAY_CODE: 'SPCD0099' });
+    expect(byOid.get('wh-unknown')).toMatchObject({ PCD_PAY_RST: 'success', PCD_PAY_CODE: 'SPCD0000' });
   });
 
   it('duplicates: the same body arrives twice (or N times)', async () => {
