@@ -8,7 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createQueues, createTables, type LocalQueues, type TableNames } from './aws/create-resources.ts';
-import { startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './aws/emulators.ts';
+import { startDynamoDbLocal, startSqsEmulator } from './aws/emulators.ts';
 import { startHttpGateway, type GatewayRoute, type RunningHttpGateway } from './aws/http-gateway.ts';
 import { LocalClock } from './clock.ts';
 import { startPaypleSandbox, type RunningPaypleSandbox } from './payple-sandbox/index.ts';
@@ -59,7 +59,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
       mkdirSync(join(dataDir, 'sqs'), { recursive: true });
     }
-    const [dynamoLocal, sqsEmulator]: RunningEmulator[] = await Promise.all([
+    const [dynamoLocal, sqsEmulator] = await Promise.all([
       startDynamoDbLocal({
         ...(options.dynamoDbPort ? { port: options.dynamoDbPort } : {}),
         ...(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {}),
@@ -70,12 +70,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     ]);
     stops.push(
-      () => dynamoLocal!.stop(),
-      () => sqsEmulator!.stop(),
+      () => dynamoLocal.stop(),
+      () => sqsEmulator.stop(),
     );
 
-    const dynamo = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamoLocal!.endpoint });
-    const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: sqsEmulator!.endpoint });
+    const dynamo = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamoLocal.endpoint });
+    const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: sqsEmulator.endpoint });
     const prefix = options.resourcePrefix ?? 'local';
     const [tables, queues] = await Promise.all([createTables(dynamo, prefix), createQueues(sqs, prefix)]);
 
@@ -83,9 +83,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       mode: options.clockMode ?? 'running',
       ...(options.startAt === undefined ? {} : { start: options.startAt }),
     });
-    stops.push(async () => {
-      clock.stop();
-    });
+    stops.push(() => clock.stop());
 
     const sandbox = await startPaypleSandbox({ port: options.sandboxPort ?? 0, clock });
     stops.push(() => sandbox.stop());
@@ -101,8 +99,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clock,
       dynamo,
       sqs,
-      dynamoEndpoint: dynamoLocal!.endpoint,
-      sqsEndpoint: sqsEmulator!.endpoint,
+      dynamoEndpoint: dynamoLocal.endpoint,
+      sqsEndpoint: sqsEmulator.endpoint,
       tables,
       queues,
       stop: async () => {
