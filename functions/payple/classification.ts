@@ -260,18 +260,18 @@ export interface ParsedMessage {
   readonly issuerCode: string | undefined;
 }
 
-/** Parses `[test] [PCCFD001] 1062 - 할부거래 사용불가 카드` into its codes. */
+/**
+ * Parses `[test] [PCCFD001] 1062 - 할부거래 사용불가 카드` into its codes; the brackets may follow a
+ * prefix (`결제실패 - [SPCD0099] 3133 - 잔액부족`, as a lookup repeats the original answer).
+ */
 export function parsePaypleMessage(message: string | undefined): ParsedMessage {
-  let rest = (message ?? '').trim();
-  let paypleCode: string | undefined;
-  for (let bracket = /^\[([^\]]*)\]\s*/.exec(rest); bracket; bracket = /^\[([^\]]*)\]\s*/.exec(rest)) {
-    const token = (bracket[1] ?? '').trim();
-    if (paypleCode === undefined && PAYPLE_CODE.test(token)) paypleCode = token;
-    rest = rest.slice(bracket[0].length);
-  }
-  const issuer = /^([0-9A-Z]*[0-9][0-9A-Z]*)\s*-/.exec(rest);
-  const issuerCode = issuer?.[1] !== undefined && issuer[1].length <= 12 ? issuer[1] : undefined;
-  return { paypleCode, issuerCode };
+  const text = message ?? '';
+  const paypleCode = [...text.matchAll(/\[([^\]]*)\]/g)]
+    .map((bracket) => (bracket[1] ?? '').trim())
+    .find((token) => PAYPLE_CODE.test(token));
+  // The issuer's code follows a closing bracket (or opens the message) and precedes " - ".
+  const issuer = /(?:^|\])\s*([0-9A-Z]*[0-9][0-9A-Z]*)\s*-(?:\s|$)/.exec(text)?.[1];
+  return { paypleCode, issuerCode: issuer !== undefined && issuer.length <= 12 ? issuer : undefined };
 }
 
 function text(value: unknown): string | undefined {

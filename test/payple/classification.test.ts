@@ -150,6 +150,9 @@ describe('parsePaypleMessage', () => {
     ['[test] [SPCD0099] 3133 - 잔액부족', 'SPCD0099', '3133'],
     ['[test] [SPCD1001] 카드사 응답없음', 'SPCD1001', undefined],
     ['[SPAY0099] 00209998 - 은행 점검시간', 'SPAY0099', '00209998'],
+    ['결제실패 - [test] [SPCD0099] 3100 - 유효기간 경과 카드', 'SPCD0099', '3100'],
+    ['[SPCD0099] 3133 - 잔액부족 [참고]', 'SPCD0099', '3133'],
+    ['1062 - 할부거래 사용불가 카드', undefined, '1062'],
     ['카드결제실패', undefined, undefined],
     ['', undefined, undefined],
   ])('parses %j', (message, paypleCode, issuerCode) => {
