@@ -20,6 +20,9 @@ export const TOKEN_TTL_MS = 30 * 60 * 1000;
  */
 const REUSABLE: ReadonlySet<TokenPurpose> = new Set<TokenPurpose>(['userInfo', 'payCheck']);
 
+/** A long-running local stack mints a token per charge; expired ones are dropped now and then. */
+const PRUNE_AT = 10_000;
+
 export interface Token {
   readonly cstToken: string;
   readonly custKeyToken: string;
@@ -58,6 +61,7 @@ export class TokenStore {
   constructor(private readonly clock: Clock) {}
 
   mint(cstId: string, purpose: TokenPurpose, payType: PayType | undefined): Token {
+    if (this.#byAuthKey.size >= PRUNE_AT) this.#pruneExpired();
     const token: Token = {
       cstToken: opaque(24),
       custKeyToken: opaque(24),
@@ -94,6 +98,13 @@ export class TokenStore {
 
   clear(): void {
     this.#byAuthKey.clear();
+  }
+
+  #pruneExpired(): void {
+    const now = this.clock.now();
+    for (const [authKey, token] of this.#byAuthKey) {
+      if (now - token.issuedAt >= TOKEN_TTL_MS) this.#byAuthKey.delete(authKey);
+    }
   }
 }
 

@@ -140,10 +140,9 @@ export function charge(
       delayMs: call.delayMs,
       noAnswer: call.noAnswer,
     });
-    const routeFields: Record<string, string> =
-      route === 'simple'
-        ? { PCD_SIMPLE_FLAG: 'Y' }
-        : { PCD_REGULER_FLAG: 'Y', PCD_PAY_YEAR: String(guard?.year), PCD_PAY_MONTH: String(guard?.month) };
+    const routeFields: Record<string, string> = guard
+      ? { PCD_REGULER_FLAG: 'Y', PCD_PAY_YEAR: String(guard.year), PCD_PAY_MONTH: String(guard.month) }
+      : { PCD_SIMPLE_FLAG: 'Y' };
     emitChargeWebhook(core, 'charge', record, key, result, routeFields);
     return {
       reply: jsonReply({ ...result.status, ...paymentFields(core, record, key), ...routeFields }),

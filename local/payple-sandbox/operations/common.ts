@@ -76,8 +76,11 @@ export function edgeFields(core: SandboxCore, call: ServerCall, codes: EdgeCodes
     throw new Refusal(codes.invalid, 'Content-Type 은 application/json 이어야 합니다.');
   }
   if (call.json === undefined) throw new Refusal(codes.invalid, '요청 본문이 JSON 객체가 아닙니다.');
+  // Operations carry tokens (the AuthKey names the partner); the CERT confirm carries the cst_id.
+  const cstId = call.json['PCD_CST_ID'];
   const partner =
-    core.partnerOfAuthKey(call.json['PCD_AUTH_KEY']) ?? core.partners.get(String(call.json['PCD_CST_ID']));
+    core.partnerOfAuthKey(call.json['PCD_AUTH_KEY']) ??
+    (typeof cstId === 'string' ? core.partners.get(cstId) : undefined);
   if (!core.refererOk(partner, refererHost(call.request))) {
     throw new Refusal(authCodes.referer.code, authCodes.referer.text);
   }
