@@ -46,7 +46,7 @@ import {
   validateLookup,
   validateRefund,
 } from './inputs.ts';
-import { scrub } from './redaction.ts';
+import { redact, scrub } from './redaction.ts';
 import {
   InMemoryLookupTokenCache,
   LOOKUP_TOKEN_MAX_AGE_MS,
@@ -167,6 +167,16 @@ const authFlags = {
   payment_lookup: { PCD_PAYCHK_FLAG: 'Y' },
   refund: { PCD_PAYCANCEL_FLAG: 'Y' },
 } as const satisfies Record<string, Readonly<Record<string, string>>>;
+
+/** Declines are business as usual; a configuration error needs a person; anything unsure is a warning. */
+const logLevels: Readonly<Record<string, 'info' | 'warn' | 'error'>> = {
+  success: 'info',
+  soft_decline: 'info',
+  hard_decline: 'info',
+  duplicate_oid: 'info',
+  token_expired: 'info',
+  config_error: 'error',
+};
 
 function reasonOf(error: PaypleTransportError): ClassificationReason {
   if (error instanceof PaypleTimeoutError) return 'timeout';
@@ -626,14 +636,8 @@ export class PaypleClient {
       ...Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)),
       durationMs: Math.round(performance.now() - call.startedAt),
     };
-    const message = `Payple ${call.operation}`;
-    if (fields['outcome'] === 'config_error') this.#logger.error(message, attributes);
-    else if (
-      ['success', 'soft_decline', 'hard_decline', 'duplicate_oid', 'token_expired'].includes(
-        fields['outcome'] ?? '',
-      )
-    ) {
-      this.#logger.info(message, attributes);
-    } else this.#logger.warn(message, attributes);
+    const level = logLevels[fields['outcome'] ?? ''] ?? 'warn';
+    // Belt and braces: the fields are safe by construction, redact() keeps them so.
+    this.#logger[level](`Payple ${call.operation}`, redact(attributes) as Record<string, unknown>);
   }
 }
