@@ -9,9 +9,10 @@
  * 3. A failure: Payple's own code (`PCD_PAY_CODE`, then the bracketed code in `PCD_PAY_MSG`) from
  *    the operation's rows, then `paypleCodeRows`; then the issuer's code parsed from `PCD_PAY_MSG`
  *    from the card or bank table; anything else is a `soft_decline` (`unrecognised_code`), never
- *    paid, never hard. Except for a result lookup: a lookup failure the client does not recognise
- *    says nothing certain about the payment, so it is `unknown` (calling it a decline could lead to
- *    charging again while the first charge went through).
+ *    paid, never hard. Except for a result lookup: a lookup failure whose Payple code the client
+ *    does not recognise says nothing certain about the payment, so it is `unknown` whatever issuer
+ *    code the message quotes (calling it a decline could lead to charging again while the first
+ *    charge went through); only a code known to mean "not charged" lets the issuer code decide.
  */
 import type { ClassificationReason, FailureKind, OutcomeKind, PayType, PaypleOperation } from './types.ts';
 import { parseAmount } from './values.ts';
@@ -316,9 +317,11 @@ export function classifyFailure(
     return verdict(inContext(row.kind, context.operation), 'payple_code', candidate, parsed.issuerCode);
   }
   const reportedCode = code ?? parsed.paypleCode;
+  if (context.operation === 'payment_lookup') {
+    return verdict('unknown', 'unrecognised_code', reportedCode, parsed.issuerCode);
+  }
   if (issuerKind !== undefined) return verdict(issuerKind, 'issuer_code', reportedCode, parsed.issuerCode);
-  const fallback = context.operation === 'payment_lookup' ? 'unknown' : 'soft_decline';
-  return verdict(fallback, 'unrecognised_code', reportedCode, parsed.issuerCode);
+  return verdict('soft_decline', 'unrecognised_code', reportedCode, parsed.issuerCode);
 }
 
 function classifySuccess(

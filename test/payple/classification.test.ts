@@ -231,6 +231,12 @@ describe('result lookup', () => {
     });
   });
 
+  it('does not let an issuer code quoted by an unrecognised lookup failure make it a decline', () => {
+    const answer = failure('SPCD0099', '[SPCD0099] 3100 - 유효기간 경과');
+
+    expect(classifyAnswer(answer, lookup)).toMatchObject({ kind: 'unknown', issuerCode: '3100' });
+  });
+
   it('lets the issuer code of a not-charged attempt decide between soft and hard', () => {
     expect(
       classifyAnswer(failure('PCHK0012', '[PCHK0012] [SPCD0099] 3100 - 유효기간 경과'), lookup).kind,
