@@ -46,7 +46,7 @@ export function payerFieldsFrom(fields: {
 }
 
 /** Payple's OIDs are `aN(255)`; real ones also carry `_` and `-`. */
-const OID = /^[A-Za-z0-9_-]{1,255}$/;
+export const OID_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
 
 export function charge(
   core: SandboxCore,
@@ -72,7 +72,8 @@ export function charge(
     const goods = fields.required('PCD_PAY_GOODS');
     const amount = fields.amount('PCD_PAY_TOTAL');
     const requestedOid = fields.optional('PCD_PAY_OID');
-    if (requestedOid !== undefined && !OID.test(requestedOid)) throw new FieldError('invalid', 'PCD_PAY_OID');
+    if (requestedOid !== undefined && !OID_PATTERN.test(requestedOid))
+      throw new FieldError('invalid', 'PCD_PAY_OID');
     const payer = payerFieldsFrom(fields);
     const isTax = fields.optionalOneOf('PCD_PAY_ISTAX', ['Y', 'N'] as const) ?? 'Y';
     const taxTotal = fields.optionalDigits('PCD_PAY_TAXTOTAL', 9) ?? '0';

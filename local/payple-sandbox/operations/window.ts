@@ -21,7 +21,7 @@ import { instrumentFields, instrumentFor, isValidNumber, normalizeNumber } from 
 import type { BillingKey } from '../ledger.ts';
 import { refusalText } from '../tokens.ts';
 import { errorPage, resultPage, windowPage } from '../window-html.ts';
-import { amountProblem, payerFieldsFrom } from './charge.ts';
+import { amountProblem, OID_PATTERN, payerFieldsFrom } from './charge.ts';
 import type { OperationResult } from './common.ts';
 import { deliveryRecorder, emitChargeWebhook, executeCharge, paymentFields } from './payment.ts';
 
@@ -74,24 +74,35 @@ export function openWindow(
     const goods = paying ? fields.required('PCD_PAY_GOODS') : (fields.optional('PCD_PAY_GOODS') ?? '');
     const total = paying ? fields.amount('PCD_PAY_TOTAL') : undefined;
     const oid = fields.optional('PCD_PAY_OID');
-    if (oid !== undefined && !/^[A-Za-z0-9_-]{1,255}$/.test(oid))
-      throw new FieldError('invalid', 'PCD_PAY_OID');
+    if (oid !== undefined && !OID_PATTERN.test(oid)) throw new FieldError('invalid', 'PCD_PAY_OID');
+    const payer = payerFieldsFrom(fields);
+    const isTax = fields.optionalOneOf('PCD_PAY_ISTAX', ['Y', 'N'] as const) ?? 'Y';
+    const taxTotal = fields.optionalDigits('PCD_PAY_TAXTOTAL', 9) ?? '0';
+    const authKey = fields.required('PCD_AUTH_KEY');
     const problem = total === undefined ? undefined : amountProblem(payType, total);
     if (problem !== undefined) {
-      return errorResult(
-        rstUrl,
-        {
-          PCD_PAY_RST: 'error',
-          PCD_PAY_CODE: windowCodes.invalid,
-          PCD_PAY_MSG: `[${windowCodes.invalid}] ${problem}`,
-        },
-        payType,
-        work,
-      );
+      const { invalid } = windowCodes;
+      const status: PaypleStatus = {
+        PCD_PAY_RST: 'error',
+        PCD_PAY_CODE: invalid,
+        PCD_PAY_MSG: `[${invalid}] ${problem}`,
+      };
+      return errorResult(rstUrl, status, payType, work);
+    }
+    // Parameters first, AuthKey last: a window refused for its parameters does not use up the key.
+    const check = core.tokens.use({ authKey }, ['window']);
+    if (!check.ok) {
+      const { code } = authCodes.windowToken;
+      const status: PaypleStatus = {
+        PCD_PAY_RST: 'error',
+        PCD_PAY_CODE: code,
+        PCD_PAY_MSG: `[${code}] ${refusalText(check.reason)}`,
+      };
+      return errorResult(rstUrl, status, payType, work);
     }
     const session: WindowSession = {
       id: randomUUID(),
-      cstId: '',
+      cstId: check.token.cstId,
       payType,
       work,
       cardVer,
@@ -99,25 +110,14 @@ export function openWindow(
       total,
       oid,
       rstUrl,
-      payer: payerFieldsFrom(fields),
-      isTax: fields.optionalOneOf('PCD_PAY_ISTAX', ['Y', 'N'] as const) ?? 'Y',
-      taxTotal: fields.optionalDigits('PCD_PAY_TAXTOTAL', 9) ?? '0',
+      payer,
+      isTax,
+      taxTotal,
       createdAt: core.clock.now(),
       done: false,
     };
-    const check = core.tokens.use({ authKey: fields.required('PCD_AUTH_KEY') }, ['window']);
-    if (!check.ok) {
-      const { code } = authCodes.windowToken;
-      return errorResult(
-        rstUrl,
-        { PCD_PAY_RST: 'error', PCD_PAY_CODE: code, PCD_PAY_MSG: `[${code}] ${refusalText(check.reason)}` },
-        payType,
-        work,
-      );
-    }
-    const opened = { ...session, cstId: check.token.cstId };
-    core.windows.set(opened.id, opened);
-    return htmlReply(windowPage(opened));
+    core.windows.set(session.id, session);
+    return htmlReply(windowPage(session));
   } catch (error) {
     if (!(error instanceof FieldError)) throw error;
     const status: PaypleStatus = {
