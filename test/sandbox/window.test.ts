@@ -295,6 +295,16 @@ describe('payment window', () => {
     expect(resultForm(second.html).fields).toMatchObject({ PCD_PAY_RST: 'error', PCD_PAY_CODE: 'AUTH0005' });
   });
 
+  it('keeps the AuthKey when the window is refused for its parameters', async () => {
+    const token = await auth(sandbox);
+    const refused = await openWindow({ ...card }, { authKey: token.AuthKey });
+
+    const retried = await openWindow({ ...card, PCD_PAY_WORK: 'AUTH' }, { authKey: token.AuthKey });
+
+    expect(resultForm(refused.html).fields['PCD_PAY_CODE']).toBe('CPAY0003');
+    expect(retried.html).toContain('id="payple-window"');
+  });
+
   it('refuses a charge token or an expired one as the window AuthKey', async () => {
     const chargeToken = await auth(sandbox, { PCD_PAY_TYPE: 'card', PCD_SIMPLE_FLAG: 'Y' });
     const windowToken = await auth(sandbox);
