@@ -144,7 +144,7 @@ export const operationCodeRows: Readonly<Partial<Record<PaypleOperation, readonl
     },
   ],
   billing_key_info: [
-    { kind: 'config_error', codes: ['PUER0002'], why: 'request validation', source: 'sandbox' },
+    { kind: 'config_error', codes: ['PUER0002', 'PUER0003'], why: 'request validation', source: 'sandbox' },
     { kind: 'token_expired', codes: ['PUER0004'], why: 'lookup token refused', source: 'sandbox' },
     {
       kind: 'hard_decline',
@@ -154,7 +154,7 @@ export const operationCodeRows: Readonly<Partial<Record<PaypleOperation, readonl
     },
   ],
   billing_key_delete: [
-    { kind: 'config_error', codes: ['PUER0002'], why: 'request validation', source: 'sandbox' },
+    { kind: 'config_error', codes: ['PUER0002', 'PUER0003'], why: 'request validation', source: 'sandbox' },
     { kind: 'token_expired', codes: ['PUER0004'], why: 'token refused', source: 'sandbox' },
     {
       kind: 'hard_decline',
