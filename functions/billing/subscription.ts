@@ -199,7 +199,7 @@ function changed(sub: Subscription, changes: Partial<Subscription>, now: number)
   return { ...sub, ...changes, version: sub.version + 1, updatedAt: now };
 }
 
-/** Small helper so transitions list their events as `[type, payload]` pairs. */
+/** One event about `sub` (the subscription after the change). */
 function emit<T extends DomainEventType>(
   sub: Subscription,
   type: T,
@@ -513,15 +513,15 @@ function paymentFacts(inFlight: InFlightAttempt): PaymentFacts {
   };
 }
 
-/** When a new attempt of the current period (or the next period `target`) should run. */
+/** When `period` should be charged: its charge instant, or at once when that has passed. */
 function chargeAtOrNow(sub: Subscription, period: number, now: number): number {
   const scheduled = chargeInstant(sub.schedule, period, sub.chargeTimeOfDay);
   return scheduled > now ? scheduled : earliestChargeInstant(now);
 }
 
 /**
- * The period to bill after `paidOrCurrent` (exclusive of periods already paid): `from`, or the
- * period the subscription is in at `now` when that is later (see "Catching up").
+ * The period to bill next: `from` (the first period not paid), or the period the subscription is in
+ * at `now` when that is later (see "Catching up").
  */
 function catchUpTarget(sub: Subscription, from: number, now: number): number {
   return Math.max(from, periodIndexDueAt(sub.schedule, now, sub.chargeTimeOfDay) ?? 0);
