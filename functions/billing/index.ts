@@ -11,3 +11,4 @@ export * from './events.ts';
 export * from './kst.ts';
 export * from './status.ts';
 export * from './subscription.ts';
+export * from './schema.ts';
