@@ -35,7 +35,7 @@ import {
   InvalidRefundError,
   InvalidSubscriptionError,
 } from './errors.ts';
-import type { SubscriptionAction } from './errors.ts';
+import type { ClaimRefusal, SubscriptionAction } from './errors.ts';
 import { assertSubscriptionId, oidFor, type AttemptRef } from './attempt.ts';
 import {
   assertChargeTimeOfDay,
@@ -396,10 +396,7 @@ export interface ClaimedAttempt extends Transition {
  * race another charger won. No events: the payment item records the attempt.
  */
 export function claimAttempt(sub: Subscription, ref: AttemptRef, now: number): ClaimedAttempt {
-  const refuse = (
-    reason: ConstructorParameters<typeof AttemptNotClaimableError>[2],
-    detail: string,
-  ): never => {
+  const refuse = (reason: ClaimRefusal, detail: string): never => {
     throw new AttemptNotClaimableError(sub.id, sub.status, reason, detail);
   };
   if (sub.inFlight !== null) refuse('attempt_in_flight', `${sub.inFlight.oid} is in flight`);

@@ -22,6 +22,7 @@ import {
   resume,
   scheduledAttempt,
   settleAttempt,
+  subscriptionLogFields,
   terminatePaymentMethod,
   type ClaimRefusal,
   type DomainEvent,
@@ -748,6 +749,14 @@ describe('events', () => {
       true,
     );
   });
+});
+
+test('log fields carry identifiers and states, never the billing key or personal data', () => {
+  const fields = JSON.stringify(subscriptionLogFields(active()));
+  for (const secret of [SECRET_BILLING_KEY, CUSTOMER_NAME, CUSTOMER_PHONE, CUSTOMER_EMAIL]) {
+    expect(fields).not.toContain(secret);
+  }
+  expect(subscriptionLogFields(active())).toMatchObject({ subscriptionId: 'sub01', status: 'active' });
 });
 
 test('scheduledAttempt exposes what the dispatcher enqueues, due or not', () => {
