@@ -43,8 +43,9 @@ export const RECONCILE_INDEX_SHARDS = 8;
 
 export const tables = {
   /**
-   * One item per subscription. `dueShard`/`dueAt` are present only while the subscription may be
-   * charged (a sparse index), so the dispatcher reads nothing but due work.
+   * One item per subscription. `dueShard`/`dueAt` are present only while an attempt is scheduled
+   * (a sparse index), so the dispatcher reads nothing but due work, and the index carries the
+   * attempt it would enqueue.
    */
   subscriptions: {
     id: 'Subscriptions',
@@ -54,7 +55,7 @@ export const tables = {
         indexName: 'due',
         partitionKey: { name: 'dueShard', type: 'N' },
         sortKey: { name: 'dueAt', type: 'N' },
-        nonKeyAttributes: ['period', 'attempt'],
+        nonKeyAttributes: ['duePeriod', 'dueAttempt', 'version'],
       },
     ],
   },
@@ -84,6 +85,16 @@ export const tables = {
     partitionKey: { name: 'sessionId', type: 'S' },
     globalIndexes: [],
     timeToLiveAttribute: 'expiresAtEpochSeconds',
+  },
+  /**
+   * Domain events written in the same transaction as the state change they describe (a
+   * transactional outbox), deleted once EventBridge has them: a crash between the write and the
+   * publish delays an event, never loses it.
+   */
+  outbox: {
+    id: 'Outbox',
+    partitionKey: { name: 'eventId', type: 'S' },
+    globalIndexes: [],
   },
   /** Small coordination records: the shared Payple lookup budget, cached lookup tokens. */
   control: {

@@ -12,3 +12,4 @@ export * from './kst.ts';
 export * from './status.ts';
 export * from './subscription.ts';
 export * from './schema.ts';
+export * from './payment.ts';

@@ -1,0 +1,82 @@
+/**
+ * A charge attempt as we record it, keyed by the `PCD_PAY_OID` we sent. The record is created when
+ * the attempt is claimed (before Payple hears of it), so a payment can never exist at Payple
+ * without a record here.
+ */
+import type { DeclineClass, PayType, ResolvedBy } from './events.ts';
+import type { PeriodKey } from './calendar.ts';
+
+/**
+ * The states of a payment. Every change is a conditional write on the current state, so whichever
+ * of the charger, the webhook, the reconciler or an operator comes second changes nothing.
+ *
+ * ```
+ * charging ──▶ paid | declined | unknown | not_charged | needs_review
+ * unknown  ──▶ paid | declined | not_charged | needs_review
+ * needs_review ──▶ paid | declined | not_charged        (an operator, after checking Payple)
+ * paid ──▶ partially_refunded | refunded
+ * partially_refunded ──▶ partially_refunded | refunded
+ * ```
+ */
+export const PaymentState = {
+  /** Claimed; the charge may be on its way to Payple. */
+  charging: 'charging',
+  paid: 'paid',
+  declined: 'declined',
+  /** Payple's answer was not definite: money may have moved. Only a lookup or webhook settles it. */
+  unknown: 'unknown',
+  /** A lookup proved Payple never charged it; the subscription makes a new attempt. */
+  not_charged: 'not_charged',
+  /** Unresolved after the whole lookup schedule: an operator decides; nothing charges on its own. */
+  needs_review: 'needs_review',
+  refunded: 'refunded',
+  partially_refunded: 'partially_refunded',
+} as const;
+export type PaymentState = (typeof PaymentState)[keyof typeof PaymentState];
+
+/** States whose outcome is not yet known: the period stays blocked and the reconciler looks. */
+export const UNSETTLED_PAYMENT_STATES: readonly PaymentState[] = ['charging', 'unknown'];
+/** States a definite outcome may still be applied to. */
+export const SETTLEABLE_PAYMENT_STATES: readonly PaymentState[] = ['charging', 'unknown', 'needs_review'];
+
+/** What Payple told us about the attempt (masked card/bank fields only, never the billing key). */
+export interface PaymentAnswer {
+  readonly code?: string;
+  readonly issuerCode?: string;
+  /** Payple's message with secrets scrubbed. */
+  readonly message?: string;
+  /** `PCD_PAY_TIME` as ISO 8601 (+09:00). */
+  readonly paidAt?: string;
+  readonly cardName?: string;
+  readonly maskedCardNumber?: string;
+  readonly bankName?: string;
+  readonly maskedAccountNumber?: string;
+  readonly tradeNumber?: string;
+  readonly approvalNumber?: string;
+  readonly receiptUrl?: string;
+}
+
+export interface PaymentRecord {
+  readonly oid: string;
+  readonly subscriptionId: string;
+  readonly period: number;
+  readonly periodKey: PeriodKey;
+  readonly attempt: number;
+  /** Whole KRW. */
+  readonly amount: number;
+  readonly payType: PayType;
+  readonly state: PaymentState;
+  /** When the attempt was claimed (epoch ms). */
+  readonly requestedAt: number;
+  /** KST `YYYYMMDD` of the request: the date Payple's result lookup and refunds need. */
+  readonly requestDate: string;
+  readonly declineClass?: DeclineClass;
+  readonly answer?: PaymentAnswer;
+  readonly resolvedBy?: ResolvedBy;
+  readonly settledAt?: number;
+  /** While unsettled: when the reconciler looks next, and how many lookups it has made. */
+  readonly reconcile?: { readonly nextAt: number; readonly lookups: number };
+  readonly refundedTotal?: number;
+  /** +1 on every change. */
+  readonly version: number;
+}

@@ -1,0 +1,36 @@
+/** Deployed entry point: dependencies from the environment, once per cold start. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { OutboxPublisher } from '../events/outbox-publisher.ts';
+import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
+import { integerEnv, requireEnv } from '../shared/environment.ts';
+import { createLogger, createMetrics } from '../shared/observability.ts';
+import { documentClient, DynamoBillingStore } from '../store/dynamo-billing-store.ts';
+import { createDispatcherHandler } from './dispatcher.ts';
+
+const env = process.env;
+const logger = createLogger('dispatcher');
+const dynamo = new DynamoDBClient({});
+const outboxTable = requireEnv(env, 'OUTBOX_TABLE');
+const publisher = new OutboxPublisher({
+  eventBridge: new EventBridgeClient({}),
+  eventBusName: requireEnv(env, 'EVENT_BUS_NAME'),
+  documents: documentClient(dynamo),
+  outboxTable,
+  onFailure: (eventIds) => logger.warn('events left in the outbox', { eventIds }),
+});
+
+export const handler = createDispatcherHandler({
+  dueIndex: new DynamoBillingStore(dynamo, {
+    subscriptions: requireEnv(env, 'SUBSCRIPTIONS_TABLE'),
+    payments: requireEnv(env, 'PAYMENTS_TABLE'),
+    outbox: outboxTable,
+  }),
+  queue: new SqsJobQueue(new SQSClient({}), requireEnv(env, 'BILLING_QUEUE_URL')),
+  leaseMs: integerEnv(env, 'DISPATCH_LEASE_SECONDS', 1800, 60) * 1000,
+  relayOutbox: (now) => publisher.relay(now, 60_000),
+  now: Date.now,
+  logger,
+  metrics: createMetrics('dispatcher'),
+});

@@ -1,0 +1,241 @@
+/**
+ * The billing store on DynamoDB: subscriptions, payments keyed by OID and the event outbox, written
+ * together in one transaction per commit, every write conditional on what the writer read.
+ */
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { DUE_INDEX_SHARDS, RECONCILE_INDEX_SHARDS } from '../../lib/resources.ts';
+import {
+  parseSubscription,
+  scheduledAttempt,
+  UNSETTLED_PAYMENT_STATES,
+  type PaymentRecord,
+  type Subscription,
+} from '../billing/index.ts';
+import type {
+  BillingStore,
+  Commit,
+  CommitResult,
+  DueEntry,
+  DueIndex,
+  DuePage,
+  PaymentWrite,
+  SubscriptionWrite,
+} from '../use-cases/ports.ts';
+
+export interface BillingTableNames {
+  readonly subscriptions: string;
+  readonly payments: string;
+  readonly outbox: string;
+}
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** FNV-1a: a stable, well-spread shard for an id (the same id always lands on the same shard). */
+export function shardOf(id: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    hash ^= id.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}
+
+/** Wraps a low-level client the way every adapter here expects (undefined attributes dropped). */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** The stored item: the subscription plus the due index's keys while an attempt is scheduled. */
+function subscriptionItem(sub: Subscription): Record<string, unknown> {
+  const scheduled = scheduledAttempt(sub);
+  return {
+    ...sub,
+    subscriptionId: sub.id,
+    ...(scheduled
+      ? {
+          dueShard: shardOf(sub.id, DUE_INDEX_SHARDS),
+          dueAt: scheduled.dueAt,
+          duePeriod: scheduled.period,
+          dueAttempt: scheduled.attempt,
+        }
+      : {}),
+  };
+}
+
+/** The stored item: the payment plus the reconcile index's keys while its outcome is unknown. */
+function paymentItem(payment: PaymentRecord): Record<string, unknown> {
+  const unsettled = UNSETTLED_PAYMENT_STATES.includes(payment.state) && payment.reconcile !== undefined;
+  return {
+    ...payment,
+    ...(unsettled
+      ? {
+          reconcileShard: shardOf(payment.oid, RECONCILE_INDEX_SHARDS),
+          reconcileAt: payment.reconcile.nextAt,
+        }
+      : {}),
+  };
+}
+
+function paymentFromItem(item: Record<string, unknown>): PaymentRecord {
+  const { reconcileShard: _shard, reconcileAt: _at, ...payment } = item;
+  return payment as unknown as PaymentRecord;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  if (error instanceof TransactionCanceledException) {
+    // A condition that no longer holds, or another transaction on the same item right now: either
+    // way the caller re-reads and decides again.
+    return (error.CancellationReasons ?? []).some(
+      (reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict',
+    );
+  }
+  return error instanceof ConditionalCheckFailedException;
+}
+
+export class DynamoBillingStore implements BillingStore, DueIndex {
+  readonly shardCount = DUE_INDEX_SHARDS;
+  readonly #documents: DynamoDBDocumentClient;
+  readonly #tables: BillingTableNames;
+
+  constructor(client: DynamoDBClient, tables: BillingTableNames) {
+    this.#documents = documentClient(client);
+    this.#tables = tables;
+  }
+
+  async getSubscription(subscriptionId: string): Promise<Subscription | undefined> {
+    const { Item } = await this.#documents.send(
+      new GetCommand({
+        TableName: this.#tables.subscriptions,
+        Key: { subscriptionId },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? parseSubscription(Item) : undefined;
+  }
+
+  async getPayment(oid: string): Promise<PaymentRecord | undefined> {
+    const { Item } = await this.#documents.send(
+      new GetCommand({ TableName: this.#tables.payments, Key: { oid }, ConsistentRead: true }),
+    );
+    return Item ? paymentFromItem(Item) : undefined;
+  }
+
+  async commit(commit: Commit): Promise<CommitResult> {
+    const items: TransactItem[] = [];
+    if (commit.subscription) items.push(this.#subscriptionPut(commit.subscription));
+    if (commit.payment) items.push(this.#paymentPut(commit.payment));
+    for (const event of commit.events) {
+      items.push({
+        Put: {
+          TableName: this.#tables.outbox,
+          Item: { eventId: event.id, event, createdAt: event.occurredAt },
+        },
+      });
+    }
+    if (items.length === 0) return { committed: true };
+    try {
+      await this.#documents.send(new TransactWriteCommand({ TransactItems: items }));
+      return { committed: true };
+    } catch (error) {
+      if (isConditionFailure(error)) return { committed: false, reason: 'conflict' };
+      throw error;
+    }
+  }
+
+  #subscriptionPut(write: SubscriptionWrite): TransactItem {
+    return {
+      Put: {
+        TableName: this.#tables.subscriptions,
+        Item: subscriptionItem(write.next),
+        ...(write.expectedVersion === undefined
+          ? { ConditionExpression: 'attribute_not_exists(subscriptionId)' }
+          : {
+              ConditionExpression: 'version = :expectedVersion',
+              ExpressionAttributeValues: { ':expectedVersion': write.expectedVersion },
+            }),
+      },
+    };
+  }
+
+  #paymentPut(write: PaymentWrite): TransactItem {
+    if (write.expected === 'new') {
+      return {
+        Put: {
+          TableName: this.#tables.payments,
+          Item: paymentItem(write.next),
+          ConditionExpression: 'attribute_not_exists(oid)',
+        },
+      };
+    }
+    const states = Object.fromEntries(write.expected.states.map((state, i) => [`:state${i}`, state]));
+    return {
+      Put: {
+        TableName: this.#tables.payments,
+        Item: paymentItem(write.next),
+        ConditionExpression: `#state IN (${Object.keys(states).join(', ')}) AND version = :expectedVersion`,
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ...states, ':expectedVersion': write.expected.version },
+      },
+    };
+  }
+
+  async listDue(shard: number, now: number, limit: number, cursor?: string): Promise<DuePage> {
+    const result = await this.#documents.send(
+      new QueryCommand({
+        TableName: this.#tables.subscriptions,
+        IndexName: 'due',
+        KeyConditionExpression: 'dueShard = :shard AND dueAt <= :now',
+        ExpressionAttributeValues: { ':shard': shard, ':now': now },
+        Limit: limit,
+        ...(cursor
+          ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString()) as object }
+          : {}),
+      }),
+    );
+    const entries: DueEntry[] = (result.Items ?? []).map((item) => ({
+      subscriptionId: String(item.subscriptionId),
+      period: Number(item.duePeriod),
+      attempt: Number(item.dueAttempt),
+      dueAt: Number(item.dueAt),
+      version: Number(item.version),
+    }));
+    const next = result.LastEvaluatedKey
+      ? Buffer.from(JSON.stringify(result.LastEvaluatedKey)).toString('base64url')
+      : undefined;
+    return next ? { entries, cursor: next } : { entries };
+  }
+
+  async lease(entry: DueEntry, until: number): Promise<void> {
+    try {
+      await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.#tables.subscriptions,
+          Key: { subscriptionId: entry.subscriptionId },
+          UpdateExpression: 'SET dueAt = :until',
+          // Only the entry as listed: a subscription that changed since has its own, newer dueAt.
+          ConditionExpression: 'version = :version AND dueAt = :listedDueAt',
+          ExpressionAttributeValues: {
+            ':until': until,
+            ':version': entry.version,
+            ':listedDueAt': entry.dueAt,
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+  }
+}

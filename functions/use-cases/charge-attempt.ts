@@ -1,0 +1,189 @@
+/**
+ * The charger's use case: claim one due attempt, charge it at Payple with its OID, record what
+ * happened. The protocol (ARCHITECTURE.md, "The charge protocol"):
+ *
+ * 1. Claim with one transaction: the subscription must still be due for exactly this period and
+ *    attempt with nothing in flight (its version unchanged), and the payment item must not exist.
+ *    A lost race or a stale message is an acknowledged no-op.
+ * 2. Fresh partner auth and the charge with our OID (the Payple client never retries a charge).
+ * 3. A definite answer settles payment and subscription in one conditional write; anything else
+ *    leaves the payment `unknown` for the reconciler. A crash in between leaves it `charging`,
+ *    which the reconciler also looks up after a bound.
+ */
+import {
+  AttemptNotClaimableError,
+  claimAttempt,
+  kstCompactDateOf,
+  outcomeKindFor,
+  type ChargeRequest,
+  type Customer,
+  type PaymentAnswer,
+  type PaymentRecord,
+} from '../billing/index.ts';
+import type {
+  ChargeInput,
+  ChargeOutcome,
+  PaymentReceipt,
+  PaypleFailure,
+  PaypleOutcome,
+} from '../payple/index.ts';
+import type { ChargeJob } from './ports.ts';
+import {
+  settleAttemptOutcome,
+  type SettleDependencies,
+  type SettleOutcome,
+  type SettleResult,
+} from './settle-attempt.ts';
+
+/** The one Payple operation the charger needs. */
+export interface ChargeGateway {
+  chargeBillingKey(input: ChargeInput): Promise<ChargeOutcome>;
+}
+
+export interface ChargeDependencies extends SettleDependencies {
+  readonly payple: ChargeGateway;
+  readonly now: () => number;
+  /** Use Payple's month guard on monthly plans (a second line of defence against double charges). */
+  readonly useMonthGuard: boolean;
+  /** How long a `charging` payment may stay so before the reconciler assumes its charger died. */
+  readonly chargingTimeoutMs: number;
+  /** When the reconciler first looks up an `unknown` payment. */
+  readonly firstLookupDelayMs: number;
+}
+
+export type ChargeJobResult =
+  /** Nothing to do: the attempt is not (or no longer) due, or another charger claimed it. */
+  | { readonly status: 'skipped'; readonly reason: string }
+  | {
+      readonly status: 'charged';
+      readonly oid: string;
+      readonly classification: ChargeOutcome['kind'];
+      readonly settle: SettleResult;
+    };
+
+function payerFields(customer: Customer): Pick<ChargeInput, 'payerName' | 'payerPhone' | 'payerEmail'> {
+  // Payple sends its receipts and shows the payer in its admin only when each charge carries them.
+  // PCD_PAYER_NO (digits only at Payple) is left out: our customer ids need not be numeric.
+  return {
+    payerName: customer.name,
+    ...(customer.phone ? { payerPhone: customer.phone } : {}),
+    ...(customer.email ? { payerEmail: customer.email } : {}),
+  };
+}
+
+function chargeInput(charge: ChargeRequest, customer: Customer, useMonthGuard: boolean): ChargeInput {
+  return {
+    payType: charge.payType,
+    billingKey: charge.billingKeyRef,
+    oid: charge.oid,
+    amount: charge.amount,
+    goods: charge.goodsName,
+    ...(useMonthGuard && charge.monthGuard ? { monthGuard: charge.monthGuard } : {}),
+    ...payerFields(customer),
+  };
+}
+
+/** What we keep of Payple's answer: codes and masked fields, never the billing key or PII. */
+export function answerOf(outcome: PaypleOutcome<PaymentReceipt>): PaymentAnswer {
+  if (outcome.kind === 'success') {
+    const { method, paidAt } = outcome.value;
+    return {
+      ...(outcome.code ? { code: outcome.code } : {}),
+      ...(paidAt ? { paidAt } : {}),
+      ...(method.type === 'card'
+        ? {
+            ...(method.cardName ? { cardName: method.cardName } : {}),
+            ...(method.maskedCardNumber ? { maskedCardNumber: method.maskedCardNumber } : {}),
+            ...(method.tradeNumber ? { tradeNumber: method.tradeNumber } : {}),
+            ...(method.approvalNumber ? { approvalNumber: method.approvalNumber } : {}),
+            ...(method.receiptUrl ? { receiptUrl: method.receiptUrl } : {}),
+          }
+        : {
+            ...(method.bankName ? { bankName: method.bankName } : {}),
+            ...(method.maskedAccountNumber ? { maskedAccountNumber: method.maskedAccountNumber } : {}),
+          }),
+    };
+  }
+  const failure: PaypleFailure = outcome;
+  return {
+    ...(failure.code ? { code: failure.code } : {}),
+    ...(failure.issuerCode ? { issuerCode: failure.issuerCode } : {}),
+    ...(failure.message ? { message: failure.message } : {}),
+  };
+}
+
+/** Maps the client's classification of a charge answer to what the attempt becomes. */
+export function settleOutcomeFor(
+  outcome: ChargeOutcome,
+  now: number,
+  firstLookupDelayMs: number,
+): SettleOutcome {
+  const kind = outcomeKindFor(outcome.kind);
+  const code = outcome.kind === 'success' ? undefined : outcome.code;
+  switch (kind) {
+    case 'paid':
+      return { kind: 'paid' };
+    case 'soft_declined':
+      return { kind: 'soft_declined', ...(code ? { code } : {}) };
+    case 'hard_declined':
+      return { kind: 'hard_declined', ...(code ? { code } : {}) };
+    case 'config_error':
+      return { kind: 'config_error', ...(code ? { code } : {}) };
+    case 'unknown':
+    case 'resend_same_oid':
+      return { kind: 'unknown', lookUpAt: now + firstLookupDelayMs };
+  }
+}
+
+/** Processes one queued job. Throws only for infrastructure failures (the message is then retried). */
+export async function processChargeJob(deps: ChargeDependencies, job: ChargeJob): Promise<ChargeJobResult> {
+  const subscription = await deps.store.getSubscription(job.subscriptionId);
+  if (!subscription) return { status: 'skipped', reason: 'no such subscription' };
+
+  const claimedAt = deps.now();
+  let claimed;
+  try {
+    claimed = claimAttempt(subscription, { period: job.period, attempt: job.attempt }, claimedAt);
+  } catch (error) {
+    if (error instanceof AttemptNotClaimableError) return { status: 'skipped', reason: error.reason };
+    throw error;
+  }
+  const { charge } = claimed;
+  const payment: PaymentRecord = {
+    oid: charge.oid,
+    subscriptionId: charge.subscriptionId,
+    period: charge.period,
+    periodKey: charge.periodKey,
+    attempt: charge.attempt,
+    amount: charge.amount,
+    payType: charge.payType,
+    state: 'charging',
+    requestedAt: claimedAt,
+    requestDate: kstCompactDateOf(claimedAt),
+    // Found by the reconciler if this charger never records an outcome.
+    reconcile: { nextAt: claimedAt + deps.chargingTimeoutMs, lookups: 0 },
+    version: 1,
+  };
+  const claim = await deps.store.commit({
+    subscription: { expectedVersion: subscription.version, next: claimed.subscription },
+    payment: { expected: 'new', next: payment },
+    events: claimed.events,
+  });
+  if (!claim.committed) return { status: 'skipped', reason: 'lost_race' };
+
+  const input = chargeInput(charge, subscription.customer, deps.useMonthGuard);
+  let outcome = await deps.payple.chargeBillingKey(input);
+  if (outcome.kind === 'token_expired') {
+    // The token was refused before anything was charged; the same OID again is safe (Payple
+    // refuses a second charge with it), so one resend with a fresh auth.
+    outcome = await deps.payple.chargeBillingKey(input);
+  }
+  const now = deps.now();
+  const settle = await settleAttemptOutcome(deps, {
+    oid: charge.oid,
+    outcome: settleOutcomeFor(outcome, now, deps.firstLookupDelayMs),
+    answer: answerOf(outcome),
+    now,
+  });
+  return { status: 'charged', oid: charge.oid, classification: outcome.kind, settle };
+}
