@@ -9,7 +9,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createQueues, createTables, type LocalQueues, type TableNames } from './aws/create-resources.ts';
 import { startDynamoDbLocal, startSqsEmulator } from './aws/emulators.ts';
+import { startLocalEventBus, type LocalEventBus } from './aws/event-bus.ts';
 import { startHttpGateway, type GatewayRoute, type RunningHttpGateway } from './aws/http-gateway.ts';
+import { startLocalBilling, type LocalBilling, type LocalBillingOptions } from './billing.ts';
 import { LocalClock } from './clock.ts';
 import { startPaypleSandbox, type RunningPaypleSandbox } from './payple-sandbox/index.ts';
 
@@ -27,6 +29,14 @@ export interface LocalStackOptions {
   readonly clockMode?: 'running' | 'frozen';
   /** Prefix of table and queue names. */
   readonly resourcePrefix?: string;
+  /** Use these running emulators instead of starting new ones (tests share one per run). */
+  readonly emulators?: { readonly dynamoEndpoint: string; readonly sqsEndpoint: string };
+  /** Log level of the functions' structured logs. */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Poll the billing queue continuously (npm start) instead of only when the clock fires. */
+  readonly pollContinuously?: boolean;
+  /** Overrides for tests: Payple client timeouts, dunning, month guard. */
+  readonly billing?: Pick<LocalBillingOptions, 'paypleTimeouts' | 'dunningPolicy' | 'useMonthGuard'>;
 }
 
 export interface LocalStack {
@@ -39,6 +49,8 @@ export interface LocalStack {
   readonly sqsEndpoint: string;
   readonly tables: TableNames;
   readonly queues: LocalQueues;
+  readonly eventBus: LocalEventBus;
+  readonly billing: LocalBilling;
   stop(): Promise<void>;
 }
 
@@ -47,6 +59,28 @@ export const LOCAL_AWS = {
   region: 'ap-northeast-2',
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 } as const;
+
+async function startEmulators(
+  options: LocalStackOptions,
+  stops: (() => Promise<void>)[],
+): Promise<{ dynamoEndpoint: string; sqsEndpoint: string }> {
+  const dataDir = options.dataDir;
+  const [dynamoLocal, sqsEmulator] = await Promise.all([
+    startDynamoDbLocal({
+      ...(options.dynamoDbPort ? { port: options.dynamoDbPort } : {}),
+      ...(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {}),
+    }),
+    startSqsEmulator({
+      ...(options.sqsPort ? { port: options.sqsPort } : {}),
+      ...(dataDir ? { dataDir: join(dataDir, 'sqs') } : {}),
+    }),
+  ]);
+  stops.push(
+    () => dynamoLocal.stop(),
+    () => sqsEmulator.stop(),
+  );
+  return { dynamoEndpoint: dynamoLocal.endpoint, sqsEndpoint: sqsEmulator.endpoint };
+}
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const stops: (() => Promise<void>)[] = [];
@@ -59,23 +93,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
       mkdirSync(join(dataDir, 'sqs'), { recursive: true });
     }
-    const [dynamoLocal, sqsEmulator] = await Promise.all([
-      startDynamoDbLocal({
-        ...(options.dynamoDbPort ? { port: options.dynamoDbPort } : {}),
-        ...(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {}),
-      }),
-      startSqsEmulator({
-        ...(options.sqsPort ? { port: options.sqsPort } : {}),
-        ...(dataDir ? { dataDir: join(dataDir, 'sqs') } : {}),
-      }),
-    ]);
-    stops.push(
-      () => dynamoLocal.stop(),
-      () => sqsEmulator.stop(),
-    );
-
-    const dynamo = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamoLocal.endpoint });
-    const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: sqsEmulator.endpoint });
+    const endpoints = options.emulators ?? (await startEmulators(options, stops));
+    const dynamo = new DynamoDBClient({ ...LOCAL_AWS, endpoint: endpoints.dynamoEndpoint });
+    const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: endpoints.sqsEndpoint });
     const prefix = options.resourcePrefix ?? 'local';
     const [tables, queues] = await Promise.all([createTables(dynamo, prefix), createQueues(sqs, prefix)]);
 
@@ -88,7 +108,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sandbox = await startPaypleSandbox({ port: options.sandboxPort ?? 0, clock });
     stops.push(() => sandbox.stop());
 
-    // The billing routes join here as the edge is built (issue: browser and webhook edge).
+    const eventBus = await startLocalEventBus();
+    stops.push(() => eventBus.stop());
+
+    const billing = await startLocalBilling({
+      dynamo,
+      sqs,
+      tables,
+      queues,
+      eventBusEndpoint: eventBus.endpoint,
+      paypleHost: sandbox.url,
+      clock,
+      ...LOCAL_AWS,
+      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+      ...(options.pollContinuously === undefined ? {} : { pollContinuously: options.pollContinuously }),
+      ...options.billing,
+    });
+    stops.push(() => billing.stop());
+
+    // The browser and webhook routes join here with the edge (issue: browser and webhook edge).
     const routes: GatewayRoute[] = [];
     const gateway: RunningHttpGateway = await startHttpGateway({ routes, port: options.port ?? 0 });
     stops.push(() => gateway.stop());
@@ -99,10 +137,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clock,
       dynamo,
       sqs,
-      dynamoEndpoint: dynamoLocal.endpoint,
-      sqsEndpoint: sqsEmulator.endpoint,
+      dynamoEndpoint: endpoints.dynamoEndpoint,
+      sqsEndpoint: endpoints.sqsEndpoint,
       tables,
       queues,
+      eventBus,
+      billing,
       stop: async () => {
         dynamo.destroy();
         sqs.destroy();

@@ -38,6 +38,7 @@ try {
     sandboxPort: port('PAYPLE_SANDBOX_PORT', values['sandbox-port'] ?? process.env.PAYPLE_SANDBOX_PORT, 7878),
     dynamoDbPort: port('DYNAMODB_PORT', process.env.DYNAMODB_PORT, 0),
     sqsPort: port('SQS_PORT', process.env.SQS_PORT, 0),
+    pollContinuously: true,
     ...((values['data-dir'] ?? process.env.LOCAL_DATA_DIR)
       ? { dataDir: values['data-dir'] ?? process.env.LOCAL_DATA_DIR }
       : {}),
@@ -56,6 +57,20 @@ console.log(`Local stack ready (clock: ${new Date(stack.clock.now()).toISOString
   DynamoDB Local  ${stack.dynamoEndpoint}
   SQS (fauxqs)    ${stack.sqsEndpoint}
 Ctrl-C stops everything.`);
+
+// One readable line per domain event: what the merchant's other systems would receive.
+stack.eventBus.subscribe((event) => {
+  const detail = event.detail as { subscriptionId?: string; oid?: string; amount?: number; status?: string };
+  const at = new Date(stack.clock.now()).toISOString();
+  const parts = [
+    detail.subscriptionId,
+    detail.oid,
+    detail.amount === undefined ? undefined : `${detail.amount} KRW`,
+  ];
+  console.log(
+    `${at}  ${event.detailType.padEnd(34)} ${parts.filter(Boolean).join('  ')}  → ${detail.status ?? ''}`,
+  );
+});
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,0 +1,161 @@
+/**
+ * The billing functions wired as they are deployed, but against the local engines: the charger
+ * behind an SQS poller on the billing queue, the dispatcher on the clock's schedule, Payple as the
+ * sandbox, EventBridge as the local bus. Only the wiring differs from `functions/<name>/handler.ts`:
+ * the handlers, use cases and adapters are the same code.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { CHARGER_TIMEOUT_SECONDS, schedules } from '../lib/resources.ts';
+import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../functions/billing/index.ts';
+import { createChargerHandler } from '../functions/charger/charger.ts';
+import { createDispatcherHandler } from '../functions/dispatcher/dispatcher.ts';
+import { OutboxPublisher } from '../functions/events/outbox-publisher.ts';
+import { PaypleClient } from '../functions/payple/index.ts';
+import { SqsJobQueue } from '../functions/queue/sqs-job-queue.ts';
+import { METRICS_NAMESPACE } from '../functions/shared/observability.ts';
+import { documentClient, DynamoBillingStore } from '../functions/store/dynamo-billing-store.ts';
+import type { LocalQueues, TableNames } from './aws/create-resources.ts';
+import { createLambdaContext } from './aws/lambda-context.ts';
+import { startSqsPoller, type SqsPoller } from './aws/sqs-poller.ts';
+import type { LocalClock } from './clock.ts';
+import { defaultPartner } from './payple-sandbox/index.ts';
+
+export const LOCAL_EVENT_BUS_NAME = 'payple-billing-local';
+/** The sandbox accepts http://localhost and http://127.0.0.1 as the partner's registered domain. */
+export const LOCAL_REFERER = 'http://localhost';
+
+export interface LocalBillingOptions {
+  readonly dynamo: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly tables: TableNames;
+  readonly queues: LocalQueues;
+  readonly eventBusEndpoint: string;
+  readonly paypleHost: string;
+  readonly clock: LocalClock;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Log level of the functions' structured logs; `WARN` keeps a terminal readable. */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  readonly dunningPolicy?: DunningPolicy;
+  readonly useMonthGuard?: boolean;
+  /** Payple client timeouts; tests shorten them to exercise "no answer" quickly. */
+  readonly paypleTimeouts?: {
+    readonly authMs?: number;
+    readonly chargeMs?: number;
+    readonly lookupMs?: number;
+  };
+  /** Poll the billing queue continuously (npm start) or only when drained (tests, time travel). */
+  readonly pollContinuously?: boolean;
+}
+
+export interface LocalBilling {
+  readonly store: DynamoBillingStore;
+  readonly publisher: OutboxPublisher;
+  readonly poller: SqsPoller;
+  readonly charger: ReturnType<typeof createChargerHandler>;
+  /** Runs the dispatcher once, as its schedule would. */
+  dispatch(): Promise<unknown>;
+  /** Charges everything in the billing queue now. */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalBilling(options: LocalBillingOptions): Promise<LocalBilling> {
+  const logger = new Logger({ serviceName: 'local', logLevel: options.logLevel ?? 'WARN' });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'local' });
+  const now = options.clock.now;
+  const tables = {
+    subscriptions: options.tables.subscriptions,
+    payments: options.tables.payments,
+    outbox: options.tables.outbox,
+  };
+  const store = new DynamoBillingStore(options.dynamo, tables);
+  const publisher = new OutboxPublisher({
+    eventBridge: new EventBridgeClient({
+      endpoint: options.eventBusEndpoint,
+      region: options.region,
+      credentials: options.credentials,
+    }),
+    eventBusName: LOCAL_EVENT_BUS_NAME,
+    documents: documentClient(options.dynamo),
+    outboxTable: tables.outbox,
+    onFailure: (eventIds) => logger.warn('events left in the outbox', { eventIds }),
+  });
+  const payple = new PaypleClient({
+    host: options.paypleHost,
+    cstId: defaultPartner.cstId,
+    custKey: defaultPartner.custKey,
+    refundKey: defaultPartner.refundKey,
+    referer: LOCAL_REFERER,
+    clock: options.clock,
+    logger,
+    ...(options.paypleTimeouts ? { timeouts: options.paypleTimeouts } : {}),
+  });
+
+  const charger = createChargerHandler({
+    store,
+    publisher,
+    payple,
+    now,
+    dunningPolicy: options.dunningPolicy ?? DEFAULT_DUNNING_POLICY,
+    useMonthGuard: options.useMonthGuard ?? true,
+    chargingTimeoutMs: 5 * 60_000,
+    firstLookupDelayMs: 5 * 60_000,
+    logger,
+    metrics,
+  });
+  const dispatcher = createDispatcherHandler({
+    dueIndex: store,
+    queue: new SqsJobQueue(options.sqs, options.queues.billing.url),
+    leaseMs: 30 * 60_000,
+    relayOutbox: (at) => publisher.relay(at, 60_000),
+    now,
+    logger,
+    metrics,
+  });
+
+  const poller = await startSqsPoller({
+    sqs: options.sqs,
+    queueUrl: options.queues.billing.url,
+    queueArn: options.queues.billing.arn,
+    handler: charger,
+    functionName: 'charger',
+    timeoutMs: CHARGER_TIMEOUT_SECONDS * 1000,
+    autoStart: options.pollContinuously ?? false,
+  });
+
+  const dispatch = () =>
+    dispatcher(
+      { scheduleName: 'dispatcher' },
+      createLambdaContext({ functionName: 'dispatcher', timeoutMs: 60_000 }),
+    );
+  const schedule = options.clock.schedule({
+    name: 'dispatcher',
+    expression: schedules.dispatcher.expression,
+    timeZone: schedules.dispatcher.timeZone,
+    handler: async () => {
+      await dispatch();
+      // What the dispatcher enqueued is charged "at the same time" even while the clock travels.
+      await poller.drain();
+    },
+  });
+
+  return {
+    store,
+    publisher,
+    poller,
+    charger,
+    dispatch,
+    drain: async () => {
+      await poller.drain();
+    },
+    stop: async () => {
+      schedule.cancel();
+      await poller.stop();
+    },
+  };
+}
