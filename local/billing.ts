@@ -13,6 +13,14 @@ import { CHARGER_TIMEOUT_SECONDS, schedules } from '../lib/resources.ts';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../functions/billing/index.ts';
 import { createChargerHandler } from '../functions/charger/charger.ts';
 import { createDispatcherHandler } from '../functions/dispatcher/dispatcher.ts';
+import { createReconcilerHandler } from '../functions/reconciler/reconciler.ts';
+import {
+  NOT_FOUND_LOOKUP_CODES,
+  reconcileSettings,
+  type ReconcileSettings,
+} from '../functions/shared/reconcile-config.ts';
+import { DynamoLookupBudget } from '../functions/store/lookup-budget.ts';
+import type { ReconcileReport } from '../functions/use-cases/reconcile.ts';
 import { OutboxPublisher } from '../functions/events/outbox-publisher.ts';
 import { PaypleClient } from '../functions/payple/index.ts';
 import { SqsJobQueue } from '../functions/queue/sqs-job-queue.ts';
@@ -50,6 +58,8 @@ export interface LocalBillingOptions {
   };
   /** Poll the billing queue continuously (npm start) or only when drained (tests, time travel). */
   readonly pollContinuously?: boolean;
+  /** Reconciler settings; the deployed defaults when omitted. */
+  readonly reconcile?: Partial<ReconcileSettings>;
 }
 
 export interface LocalBilling {
@@ -57,8 +67,11 @@ export interface LocalBilling {
   readonly publisher: OutboxPublisher;
   readonly poller: SqsPoller;
   readonly charger: ReturnType<typeof createChargerHandler>;
+  readonly budget: DynamoLookupBudget;
   /** Runs the dispatcher once, as its schedule would. */
   dispatch(): Promise<unknown>;
+  /** Runs the reconciler once, as its schedule would. */
+  reconcile(): Promise<ReconcileReport>;
   /** Charges everything in the billing queue now. */
   drain(): Promise<void>;
   stop(): Promise<void>;
@@ -118,6 +131,29 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     metrics,
   });
 
+  const reconcile = { ...reconcileSettings({}), ...options.reconcile };
+  const budget = new DynamoLookupBudget({
+    documents: documentClient(options.dynamo),
+    table: options.tables.control,
+    perTenMinutes: reconcile.lookupBudgetPerTenMinutes,
+  });
+  const reconciler = createReconcilerHandler({
+    store,
+    index: store,
+    publisher,
+    dunningPolicy: options.dunningPolicy ?? DEFAULT_DUNNING_POLICY,
+    budget,
+    payple,
+    now,
+    backoffMs: reconcile.backoffMs,
+    notFoundGraceMs: reconcile.notFoundGraceMs,
+    notFoundCodes: NOT_FOUND_LOOKUP_CODES,
+    leaseMs: 10 * 60_000,
+    maxPayments: reconcile.maxPaymentsPerRun,
+    logger,
+    metrics,
+  });
+
   const poller = await startSqsPoller({
     sqs: options.sqs,
     queueUrl: options.queues.billing.url,
@@ -144,17 +180,35 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     },
   });
 
+  const runReconciler = () =>
+    reconciler(
+      { scheduleName: 'reconciler' },
+      createLambdaContext({ functionName: 'reconciler', timeoutMs: 15 * 60_000 }),
+    );
+  const reconcileSchedule = options.clock.schedule({
+    name: 'reconciler',
+    expression: schedules.reconciler.expression,
+    timeZone: schedules.reconciler.timeZone,
+    handler: async () => {
+      await runReconciler();
+      // A not-charged attempt is due again at once: the next dispatcher run enqueues it.
+    },
+  });
+
   return {
     store,
     publisher,
     poller,
     charger,
+    budget,
     dispatch,
+    reconcile: runReconciler,
     drain: async () => {
       await poller.drain();
     },
     stop: async () => {
       schedule.cancel();
+      reconcileSchedule.cancel();
       await poller.stop();
     },
   };

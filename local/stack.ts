@@ -36,7 +36,10 @@ export interface LocalStackOptions {
   /** Poll the billing queue continuously (npm start) instead of only when the clock fires. */
   readonly pollContinuously?: boolean;
   /** Overrides for tests: Payple client timeouts, dunning, month guard. */
-  readonly billing?: Pick<LocalBillingOptions, 'paypleTimeouts' | 'dunningPolicy' | 'useMonthGuard'>;
+  readonly billing?: Pick<
+    LocalBillingOptions,
+    'paypleTimeouts' | 'dunningPolicy' | 'useMonthGuard' | 'reconcile'
+  >;
 }
 
 export interface LocalStack {

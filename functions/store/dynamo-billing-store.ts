@@ -32,6 +32,7 @@ import type {
   DuePage,
   PaymentWrite,
   SubscriptionWrite,
+  UnsettledIndex,
 } from '../use-cases/ports.ts';
 
 export interface BillingTableNames {
@@ -104,8 +105,9 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
 }
 
-export class DynamoBillingStore implements BillingStore, DueIndex {
+export class DynamoBillingStore implements BillingStore, DueIndex, UnsettledIndex {
   readonly shardCount = DUE_INDEX_SHARDS;
+  readonly unsettledShardCount = RECONCILE_INDEX_SHARDS;
   readonly #documents: DynamoDBDocumentClient;
   readonly #tables: BillingTableNames;
 
@@ -215,6 +217,41 @@ export class DynamoBillingStore implements BillingStore, DueIndex {
       ? Buffer.from(JSON.stringify(result.LastEvaluatedKey)).toString('base64url')
       : undefined;
     return next ? { entries, cursor: next } : { entries };
+  }
+
+  async listUnsettled(shard: number, now: number, limit: number): Promise<readonly PaymentRecord[]> {
+    const result = await this.#documents.send(
+      new QueryCommand({
+        TableName: this.#tables.payments,
+        IndexName: 'reconcile',
+        KeyConditionExpression: 'reconcileShard = :shard AND reconcileAt <= :now',
+        ExpressionAttributeValues: { ':shard': shard, ':now': now },
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map(paymentFromItem);
+  }
+
+  async leaseLookup(payment: PaymentRecord, until: number): Promise<boolean> {
+    try {
+      await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.#tables.payments,
+          Key: { oid: payment.oid },
+          UpdateExpression: 'SET reconcileAt = :until',
+          ConditionExpression: 'version = :version AND reconcileAt = :listedAt',
+          ExpressionAttributeValues: {
+            ':until': until,
+            ':version': payment.version,
+            ':listedAt': payment.reconcile?.nextAt ?? -1,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async lease(entry: DueEntry, until: number): Promise<void> {
