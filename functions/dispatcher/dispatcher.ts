@@ -38,7 +38,8 @@ export function createDispatcherHandler(deps: DispatcherDependencies) {
     deps.metrics.addMetric('ChargeJobsEnqueued', MetricUnit.Count, result.enqueued);
     deps.metrics.addMetric('ChargeJobsNotEnqueued', MetricUnit.Count, result.failed);
     deps.metrics.addMetric('OutboxEventsRelayed', MetricUnit.Count, relayed);
-    if (result.complete && result.failed === 0) deps.logger.info('dispatch run finished', { ...result, relayed });
+    if (result.complete && result.failed === 0)
+      deps.logger.info('dispatch run finished', { ...result, relayed });
     else deps.logger.warn('dispatch run left due work for the next run', { ...result, relayed });
     return { ...result, relayed };
   })
