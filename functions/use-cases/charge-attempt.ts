@@ -18,9 +18,12 @@ import {
   type ChargeRequest,
   type Customer,
   type PaymentAnswer,
+  type PaymentMethodProblem,
   type PaymentRecord,
 } from '../billing/index.ts';
 import type {
+  BillingKeyInfoOutcome,
+  BillingKeyInput,
   ChargeInput,
   ChargeOutcome,
   PaymentReceipt,
@@ -35,9 +38,48 @@ import {
   type SettleResult,
 } from './settle-attempt.ts';
 
-/** The one Payple operation the charger needs. */
+/** The Payple operations the charger needs. */
 export interface ChargeGateway {
   chargeBillingKey(input: ChargeInput): Promise<ChargeOutcome>;
+  /** PUSERINFO; without it a hard decline counts as a card problem unless Payple's code says otherwise. */
+  getBillingKeyInfo?(input: BillingKeyInput): Promise<BillingKeyInfoOutcome>;
+}
+
+/**
+ * Payple codes that say the billing key itself is gone (missing, terminated, auto-terminated):
+ * the customer must register a new card or account, whatever the card would say.
+ */
+const KEY_GONE_CODES = new Set([
+  'SPCD0001',
+  'SPCD0011',
+  'SPCD0012',
+  'RPCD0001',
+  'RPCD0011',
+  'RPCD0012',
+  'SPCD1002',
+  'SPCD1004',
+  'RPCD1002',
+  'RPCD1004',
+]);
+
+/**
+ * Tells a terminated billing key from a card or account problem after a hard decline: Payple's
+ * code when it says so, else PUSERINFO (a lookup-type call, not a charge). When PUSERINFO cannot
+ * say, the decline stays a card problem: both ask the customer for a new payment method.
+ */
+async function paymentMethodProblem(
+  payple: ChargeGateway,
+  charge: ChargeRequest,
+  code: string | undefined,
+): Promise<PaymentMethodProblem> {
+  if (code !== undefined && KEY_GONE_CODES.has(code)) return 'key_terminated';
+  if (!payple.getBillingKeyInfo) return 'declined_hard';
+  try {
+    const info = await payple.getBillingKeyInfo({ billingKey: charge.billingKeyRef });
+    return info.kind === 'hard_decline' ? 'key_terminated' : 'declined_hard';
+  } catch {
+    return 'declined_hard';
+  }
 }
 
 export interface ChargeDependencies extends SettleDependencies {
@@ -178,10 +220,17 @@ export async function processChargeJob(deps: ChargeDependencies, job: ChargeJob)
     // refuses a second charge with it), so one resend with a fresh auth.
     outcome = await deps.payple.chargeBillingKey(input);
   }
+  let settleOutcome = settleOutcomeFor(outcome, deps.now(), deps.firstLookupDelayMs);
+  if (settleOutcome.kind === 'hard_declined') {
+    settleOutcome = {
+      ...settleOutcome,
+      problem: await paymentMethodProblem(deps.payple, charge, settleOutcome.code),
+    };
+  }
   const now = deps.now();
   const settle = await settleAttemptOutcome(deps, {
     oid: charge.oid,
-    outcome: settleOutcomeFor(outcome, now, deps.firstLookupDelayMs),
+    outcome: settleOutcome,
     answer: answerOf(outcome),
     now,
   });
