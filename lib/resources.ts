@@ -155,3 +155,26 @@ export const schedules = {
 } as const satisfies Record<string, ScheduleDefinition>;
 
 export type ScheduleName = keyof typeof schedules;
+
+export interface RouteDefinition {
+  readonly method: 'GET' | 'POST' | 'HEAD';
+  /** HTTP API route path; `{name}` is a path parameter. */
+  readonly path: string;
+  /** Which function serves it (a folder under functions/). */
+  readonly functionId: 'checkout' | 'return' | 'webhook';
+}
+
+/**
+ * The HTTP API's routes: the deployed HttpApi and the local gateway are both built from this list.
+ * `PCD_RST_URL` is `/return/{sessionId}`; the webhook path carries the generated secret.
+ */
+export const routes = {
+  subscribePage: { method: 'GET', path: '/subscribe', functionId: 'checkout' },
+  resultPage: { method: 'GET', path: '/subscribe/result', functionId: 'checkout' },
+  checkout: { method: 'POST', path: '/checkout', functionId: 'checkout' },
+  paymentReturn: { method: 'POST', path: '/return/{sessionId}', functionId: 'return' },
+  webhook: { method: 'POST', path: '/webhooks/payple/{secret}', functionId: 'webhook' },
+  webhookProbe: { method: 'HEAD', path: '/webhooks/payple/{secret}', functionId: 'webhook' },
+} as const satisfies Record<string, RouteDefinition>;
+
+export type RouteName = keyof typeof routes;

@@ -13,3 +13,4 @@ export * from './status.ts';
 export * from './subscription.ts';
 export * from './schema.ts';
 export * from './payment.ts';
+export * from './catalog.ts';
