@@ -18,7 +18,7 @@ export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
-  /** Attributes copied into the index besides the keys; `ALL` when omitted. */
+  /** Attributes copied into the index besides the keys; `ALL` when omitted, keys only when empty. */
   readonly nonKeyAttributes?: readonly string[];
 }
 
@@ -56,6 +56,12 @@ export const tables = {
         partitionKey: { name: 'dueShard', type: 'N' },
         sortKey: { name: 'dueAt', type: 'N' },
         nonKeyAttributes: ['duePeriod', 'dueAttempt', 'version'],
+      },
+      {
+        // Payple's webhook names a billing key, not a subscription (e.g. a key terminated in its admin).
+        indexName: 'byBillingKey',
+        partitionKey: { name: 'billingKey', type: 'S' },
+        nonKeyAttributes: [],
       },
     ],
   },

@@ -64,6 +64,7 @@ function subscriptionItem(sub: Subscription): Record<string, unknown> {
   return {
     ...sub,
     subscriptionId: sub.id,
+    billingKey: sub.paymentMethod.billingKeyRef,
     ...(scheduled
       ? {
           dueShard: shardOf(sub.id, DUE_INDEX_SHARDS),
@@ -125,6 +126,25 @@ export class DynamoBillingStore implements BillingStore, DueIndex, UnsettledInde
       }),
     );
     return Item ? parseSubscription(Item) : undefined;
+  }
+
+  /** Subscriptions charging this billing key (usually one). */
+  async findByBillingKey(billingKey: string): Promise<Subscription[]> {
+    const result = await this.#documents.send(
+      new QueryCommand({
+        TableName: this.#tables.subscriptions,
+        IndexName: 'byBillingKey',
+        KeyConditionExpression: 'billingKey = :billingKey',
+        ExpressionAttributeValues: { ':billingKey': billingKey },
+      }),
+    );
+    // The index is eventually consistent and projects keys only: read each item itself.
+    const found = await Promise.all(
+      (result.Items ?? []).map((item) => this.getSubscription(String(item.subscriptionId))),
+    );
+    return found.filter(
+      (sub): sub is Subscription => sub !== undefined && sub.paymentMethod.billingKeyRef === billingKey,
+    );
   }
 
   async getPayment(oid: string): Promise<PaymentRecord | undefined> {

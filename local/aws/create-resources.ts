@@ -61,9 +61,11 @@ function globalIndex(index: IndexDefinition): GlobalSecondaryIndex {
   return {
     IndexName: index.indexName,
     KeySchema: keySchema(index.partitionKey, index.sortKey),
-    Projection: index.nonKeyAttributes
-      ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] }
-      : { ProjectionType: 'ALL' },
+    Projection: !index.nonKeyAttributes
+      ? { ProjectionType: 'ALL' }
+      : index.nonKeyAttributes.length === 0
+        ? { ProjectionType: 'KEYS_ONLY' }
+        : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
   };
 }
 
