@@ -45,28 +45,37 @@ export async function dispatchDueCharges(
     // Charges are refused 23:30-00:30 KST; the entries simply wait for the first run after it.
     return { enqueued: 0, failed: 0, complete: true, skippedForMaintenance: true };
   }
+  // Shards are independent partitions of the index: read them side by side.
+  const shards = await Promise.all(
+    Array.from({ length: deps.dueIndex.shardCount }, (_, shard) => dispatchShard(deps, request, shard)),
+  );
+  return {
+    enqueued: shards.reduce((sum, shard) => sum + shard.enqueued, 0),
+    failed: shards.reduce((sum, shard) => sum + shard.failed, 0),
+    complete: shards.every((shard) => shard.complete),
+    skippedForMaintenance: false,
+  };
+}
+
+async function dispatchShard(
+  deps: DispatchDependencies,
+  request: DispatchRequest,
+  shard: number,
+): Promise<{ enqueued: number; failed: number; complete: boolean }> {
   let enqueued = 0;
   let failed = 0;
-  for (let shard = 0; shard < deps.dueIndex.shardCount; shard++) {
-    let cursor: string | undefined;
-    do {
-      if (request.shouldStop()) return { enqueued, failed, complete: false, skippedForMaintenance: false };
-      const page = await deps.dueIndex.listDue(
-        shard,
-        request.now,
-        deps.pageSize ?? DEFAULT_PAGE_SIZE,
-        cursor,
-      );
-      const jobs = page.entries.map(toJob);
-      const unsent = new Set((await deps.queue.send(jobs)).map(jobKey));
-      const sent = page.entries.filter((entry) => !unsent.has(jobKey(entry)));
-      await Promise.all(sent.map((entry) => deps.dueIndex.lease(entry, request.now + deps.leaseMs)));
-      enqueued += sent.length;
-      failed += unsent.size;
-      cursor = page.cursor;
-    } while (cursor);
-  }
-  return { enqueued, failed, complete: true, skippedForMaintenance: false };
+  let cursor: string | undefined;
+  do {
+    if (request.shouldStop()) return { enqueued, failed, complete: false };
+    const page = await deps.dueIndex.listDue(shard, request.now, deps.pageSize ?? DEFAULT_PAGE_SIZE, cursor);
+    const unsent = new Set((await deps.queue.send(page.entries.map(toJob))).map(jobKey));
+    const sent = page.entries.filter((entry) => !unsent.has(jobKey(entry)));
+    await Promise.all(sent.map((entry) => deps.dueIndex.lease(entry, request.now + deps.leaseMs)));
+    enqueued += sent.length;
+    failed += unsent.size;
+    cursor = page.cursor;
+  } while (cursor);
+  return { enqueued, failed, complete: true };
 }
 
 function toJob(entry: DueEntry): ChargeJob {
