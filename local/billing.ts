@@ -77,6 +77,56 @@ export interface LocalBilling {
   stop(): Promise<void>;
 }
 
+/**
+ * Locally the schedules fire every few minutes of simulated time, and time travel turns a month
+ * into thousands of runs. A run that would find nothing changes nothing, so this store remembers
+ * when the earliest due entry and the earliest unsettled payment are (reading them again after any
+ * commit or lease, the only writes that move them) and lets those runs be skipped.
+ * Deployed functions do not use it.
+ */
+class IdleAwareStore extends DynamoBillingStore {
+  #earliestDue: number | undefined | null = null;
+  #earliestUnsettled: number | undefined | null = null;
+  /** Set when events stayed in the outbox: the next dispatcher run must relay them. */
+  outboxDirty = false;
+
+  override async commit(...args: Parameters<DynamoBillingStore['commit']>) {
+    this.#forget();
+    return super.commit(...args);
+  }
+
+  override async lease(...args: Parameters<DynamoBillingStore['lease']>) {
+    this.#forget();
+    return super.lease(...args);
+  }
+
+  override async leaseLookup(...args: Parameters<DynamoBillingStore['leaseLookup']>) {
+    this.#forget();
+    return super.leaseLookup(...args);
+  }
+
+  #forget(): void {
+    this.#earliestDue = null;
+    this.#earliestUnsettled = null;
+  }
+
+  async mayHaveDueWork(now: number): Promise<boolean> {
+    if (this.outboxDirty) return true;
+    if (this.#earliestDue === null) this.#earliestDue = await this.earliestDueAt();
+    const due = this.#earliestDue !== undefined && this.#earliestDue <= now;
+    // A run changes dueAt (leases), so read again after it.
+    if (due) this.#earliestDue = null;
+    return due;
+  }
+
+  async mayHaveUnsettledWork(now: number): Promise<boolean> {
+    if (this.#earliestUnsettled === null) this.#earliestUnsettled = await this.earliestUnsettledAt();
+    const due = this.#earliestUnsettled !== undefined && this.#earliestUnsettled <= now;
+    if (due) this.#earliestUnsettled = null;
+    return due;
+  }
+}
+
 export async function startLocalBilling(options: LocalBillingOptions): Promise<LocalBilling> {
   const logger = new Logger({ serviceName: 'local', logLevel: options.logLevel ?? 'WARN' });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'local' });
@@ -86,7 +136,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     payments: options.tables.payments,
     outbox: options.tables.outbox,
   };
-  const store = new DynamoBillingStore(options.dynamo, tables);
+  const store = new IdleAwareStore(options.dynamo, tables);
   const publisher = new OutboxPublisher({
     eventBridge: new EventBridgeClient({
       endpoint: options.eventBusEndpoint,
@@ -96,7 +146,10 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     eventBusName: LOCAL_EVENT_BUS_NAME,
     documents: documentClient(options.dynamo),
     outboxTable: tables.outbox,
-    onFailure: (eventIds) => logger.warn('events left in the outbox', { eventIds }),
+    onFailure: (eventIds) => {
+      store.outboxDirty = true;
+      logger.warn('events left in the outbox', { eventIds });
+    },
   });
   const payple = new PaypleClient({
     host: options.paypleHost,
@@ -174,6 +227,8 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     expression: schedules.dispatcher.expression,
     timeZone: schedules.dispatcher.timeZone,
     handler: async () => {
+      if (!(await store.mayHaveDueWork(now()))) return;
+      store.outboxDirty = false;
       await dispatch();
       // What the dispatcher enqueued is charged "at the same time" even while the clock travels.
       await poller.drain();
@@ -190,6 +245,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     expression: schedules.reconciler.expression,
     timeZone: schedules.reconciler.timeZone,
     handler: async () => {
+      if (!(await store.mayHaveUnsettledWork(now()))) return;
       await runReconciler();
       // A not-charged attempt is due again at once: the next dispatcher run enqueues it.
     },

@@ -239,6 +239,49 @@ export class DynamoBillingStore implements BillingStore, DueIndex, UnsettledInde
     return next ? { entries, cursor: next } : { entries };
   }
 
+  /** The earliest `dueAt` in the due index, or undefined when nothing is scheduled. */
+  async earliestDueAt(): Promise<number | undefined> {
+    return this.#earliest('due', 'dueShard', 'dueAt', this.shardCount, this.#tables.subscriptions);
+  }
+
+  /** The earliest `reconcileAt` of an unsettled payment, or undefined when none is unsettled. */
+  async earliestUnsettledAt(): Promise<number | undefined> {
+    return this.#earliest(
+      'reconcile',
+      'reconcileShard',
+      'reconcileAt',
+      this.unsettledShardCount,
+      this.#tables.payments,
+    );
+  }
+
+  async #earliest(
+    indexName: string,
+    shardAttribute: string,
+    sortAttribute: string,
+    shards: number,
+    tableName: string,
+  ): Promise<number | undefined> {
+    const firsts = await Promise.all(
+      Array.from({ length: shards }, async (_, shard) => {
+        const result = await this.#documents.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: indexName,
+            KeyConditionExpression: '#shard = :shard',
+            ExpressionAttributeNames: { '#shard': shardAttribute },
+            ExpressionAttributeValues: { ':shard': shard },
+            Limit: 1,
+          }),
+        );
+        const item = result.Items?.[0];
+        return item ? Number(item[sortAttribute]) : undefined;
+      }),
+    );
+    const found = firsts.filter((at): at is number => at !== undefined);
+    return found.length > 0 ? Math.min(...found) : undefined;
+  }
+
   async listUnsettled(shard: number, now: number, limit: number): Promise<readonly PaymentRecord[]> {
     const result = await this.#documents.send(
       new QueryCommand({
