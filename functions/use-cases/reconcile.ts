@@ -153,10 +153,10 @@ export async function reconcileUnsettledPayments(
     }
   };
 
-  for (const payment of candidates) {
+  for (const listed of candidates) {
     if (request.shouldStop()) break;
-    const leasedUntil = deps.now() + deps.leaseMs;
-    if (!(await deps.index.leaseLookup(payment, leasedUntil))) continue;
+    const payment = await lease(deps, listed, deps.now() + deps.leaseMs);
+    if (!payment) continue;
     report.examined++;
 
     let verdict: LookupVerdict = { kind: 'not_found' };
@@ -169,11 +169,7 @@ export async function reconcileUnsettledPayments(
       if (verdict.kind === 'limited') await deps.budget.block(deps.now());
       report.budgetExhausted = true;
       // Give the payment back at once: it keeps its place as the oldest for the next run.
-      const leased = {
-        ...payment,
-        reconcile: { nextAt: leasedUntil, lookups: payment.reconcile?.lookups ?? 0 },
-      };
-      await deps.index.leaseLookup(leased, payment.reconcile?.nextAt ?? leasedUntil);
+      await lease(deps, payment, listed.reconcile?.nextAt ?? deps.now());
       break;
     }
 
@@ -221,6 +217,29 @@ export async function reconcileUnsettledPayments(
     if (committed.committed) report.rescheduled++;
   }
   return report;
+}
+
+/**
+ * Takes a listed payment for this run by moving its next lookup to `until`, in one write
+ * conditional on the version it was listed with: of two reconcilers that listed it, one wins. The
+ * record itself carries the new time (not only the index key), so a run that dies holding the
+ * lease leaves a payment that is simply due again, and leasable, once `until` has passed.
+ */
+async function lease(
+  deps: ReconcileDependencies,
+  payment: PaymentRecord,
+  until: number,
+): Promise<PaymentRecord | undefined> {
+  const leased: PaymentRecord = {
+    ...payment,
+    reconcile: { nextAt: until, lookups: payment.reconcile?.lookups ?? 0 },
+    version: payment.version + 1,
+  };
+  const result = await deps.store.commit({
+    payment: { expected: { states: [payment.state], version: payment.version }, next: leased },
+    events: [],
+  });
+  return result.committed ? leased : undefined;
 }
 
 /**
