@@ -129,8 +129,12 @@ export async function settleAttemptOutcome(
         deps.dunningPolicy,
       );
     } catch (error) {
-      if (error instanceof AttemptNotInFlightError) return { status: 'inconsistent', state: payment.state };
-      throw error;
+      if (!(error instanceof AttemptNotInFlightError)) throw error;
+      // Someone may have settled the payment between our two reads, moving the subscription on:
+      // then this settle came second (a duplicate), not a disagreement. The payment item decides.
+      const current = await deps.store.getPayment(request.oid);
+      if (current?.version !== payment.version) continue;
+      return { status: 'inconsistent', state: payment.state };
     }
 
     const next = nextPayment(payment, request);
