@@ -8,6 +8,11 @@
  * last 11 minutes (any 10-minute window lies within 11 consecutive minute buckets) hold no more than
  * the budget. The check and the increment are one transaction over those buckets, so two functions
  * reserving at once cannot both take the last lookups.
+ *
+ * Callers' clocks differ (and `now` is read before the call), so a bucket may be written after a
+ * later minute's bucket. A reservation therefore checks every 11-bucket window its minute belongs
+ * to (the ten minutes after it too) and conditions the transaction on all of those buckets, present
+ * or absent: whichever of two overlapping reservations commits second sees the first.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
@@ -18,8 +23,10 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 
 const MINUTE_MS = 60_000;
-/** Buckets looked at: the current minute and the ten before it. */
+/** Buckets of one window: a minute and the ten before it. */
 const WINDOW_BUCKETS = 11;
+/** Buckets a reservation reads: every window holding its minute spans the ten before to the ten after. */
+const SPAN = WINDOW_BUCKETS - 1;
 /** When Payple itself said the window is spent, nobody looks up for this long. */
 export const LOOKUP_BLOCK_MS = 10 * MINUTE_MS;
 const MAX_RESERVE_ROUNDS = 8;
@@ -65,14 +72,20 @@ export class DynamoLookupBudget implements LookupBudget {
   async reserve(wanted: number, now: number): Promise<number> {
     if (wanted <= 0) return 0;
     const currentMinute = Math.floor(now / MINUTE_MS);
-    const minutes = Array.from({ length: WINDOW_BUCKETS }, (_, i) => currentMinute - i);
+    // currentMinute - SPAN ... currentMinute + SPAN; the current one is at index SPAN.
+    const minutes = Array.from({ length: 2 * SPAN + 1 }, (_, i) => currentMinute - SPAN + i);
     for (let round = 0; round < MAX_RESERVE_ROUNDS; round++) {
       const { buckets, blockedUntil } = await this.#read(minutes);
       if (blockedUntil > now) return 0;
-      const used = buckets.reduce((sum, bucket) => sum + bucket.count, 0);
+      const used = Math.max(
+        ...Array.from({ length: SPAN + 1 }, (_, end) =>
+          buckets.slice(end, end + WINDOW_BUCKETS).reduce((sum, bucket) => sum + bucket.count, 0),
+        ),
+      );
       const granted = Math.min(wanted, this.#options.perTenMinutes - used);
       if (granted <= 0) return 0;
-      const [current, ...previous] = buckets as [Bucket, ...Bucket[]];
+      const current = buckets[SPAN] as Bucket;
+      const others = buckets.filter((_, i) => i !== SPAN);
       try {
         await this.#options.documents.send(
           new TransactWriteCommand({
@@ -94,19 +107,21 @@ export class DynamoLookupBudget implements LookupBudget {
                     : {}),
                 },
               },
-              // The earlier buckets must still hold what was read (only their own minute adds to them,
-              // and that minute has passed, but a slow clock elsewhere could still write there).
-              ...previous
-                .filter((bucket) => bucket.exists)
-                .map((bucket) => ({
-                  ConditionCheck: {
-                    TableName: this.#options.table,
-                    Key: { pk: bucket.pk },
-                    ConditionExpression: '#count = :seen',
-                    ExpressionAttributeNames: { '#count': 'count' },
-                    ExpressionAttributeValues: { ':seen': bucket.count },
-                  },
-                })),
+              // Every other bucket counted must still hold what was read, or still be absent: a
+              // caller whose clock reads another minute may be writing there right now.
+              ...others.map((bucket) => ({
+                ConditionCheck: {
+                  TableName: this.#options.table,
+                  Key: { pk: bucket.pk },
+                  ...(bucket.exists
+                    ? {
+                        ConditionExpression: '#count = :seen',
+                        ExpressionAttributeNames: { '#count': 'count' },
+                        ExpressionAttributeValues: { ':seen': bucket.count },
+                      }
+                    : { ConditionExpression: 'attribute_not_exists(pk)' }),
+                },
+              })),
             ],
           }),
         );
