@@ -1,0 +1,379 @@
+import {
+  Annotations,
+  CfnOutput,
+  CrossStackReferences,
+  Duration,
+  ReferenceStrength,
+  Stack,
+  Validations,
+  type StackProps,
+} from 'aws-cdk-lib';
+import { GraphWidget, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { BillingConfig } from '../config.ts';
+import { BillingFunction } from '../constructs/billing-function.ts';
+import { Monitoring } from '../constructs/monitoring.ts';
+import {
+  CHARGER_TIMEOUT_SECONDS,
+  schedules,
+  type QueueName,
+  type ScheduleName,
+  type TableName,
+} from '../resources.ts';
+import { longestGap } from '../schedule-period.ts';
+
+/** What the functions use from the stateful stack (cross-stack references within one app). */
+export interface StatefulResources {
+  readonly tables: Record<TableName, ITableV2>;
+  readonly queues: Record<QueueName, IQueue>;
+  readonly eventBus: IEventBus;
+  readonly paypleCredentials: ISecret;
+  readonly webhookPathSecret: ISecret;
+}
+
+export interface StatelessStackProps extends StackProps {
+  readonly config: BillingConfig;
+  readonly resources: StatefulResources;
+}
+
+/** The longest period of a CloudWatch alarm (one evaluation period of a day). */
+const MAX_ALARM_PERIOD = Duration.days(1);
+/** Charge bursts follow the dispatcher runs (every 10 minutes by default): count per 10 minutes. */
+const CHARGE_PERIOD = Duration.minutes(10);
+
+/**
+ * Functions of the engine by name (the folder under `functions/`). Slots for those still to come
+ * are marked `TODO(<issue>)` below.
+ */
+export type FunctionName = 'charger' | 'dispatcher' | 'reconciler';
+
+/**
+ * The functions, their triggers, the alarms and the dashboard. Holds no state: it can be destroyed
+ * and deployed again without touching a payment.
+ */
+export class StatelessStack extends Stack {
+  readonly functions: Readonly<Record<FunctionName, BillingFunction>>;
+  readonly monitoring: Monitoring;
+  /** Where EventBridge Scheduler puts invocations it could not deliver after its retries. */
+  readonly scheduleDeadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    // Export/ImportValue: the stateful stack cannot drop a table, queue or secret these functions use.
+    CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
+    const { config, resources } = props;
+    const logRetention = config.logRetentionDays;
+
+    this.scheduleDeadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(this.scheduleDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'It is itself a dead-letter queue: the one of the EventBridge Scheduler targets (alarmed when not empty).',
+    });
+
+    // --- Functions -------------------------------------------------------------------------------
+    // One block per function: the house construct, then one `use*` line per resource the handler
+    // reads from its environment, then its trigger.
+
+    const paypleSettings = { PAYPLE_HOST: config.payple.host, PAYPLE_REFERER: config.payple.referer };
+    // The charger and the reconciler both settle payments: they must apply the same rules.
+    const settlementSettings = {
+      DUNNING_RETRY_DAYS: config.billing.dunningRetryDays.join(','),
+      PAYPLE_MONTH_GUARD: String(config.billing.monthGuard),
+    };
+
+    /** Charges one attempt per queue message (functions/charger/handler.ts). */
+    const charger = new BillingFunction(this, 'Charger', {
+      name: 'charger',
+      description: 'Charges the attempts the dispatcher enqueued, once each (billing queue consumer)',
+      timeout: Duration.seconds(CHARGER_TIMEOUT_SECONDS),
+      logRetention,
+    })
+      .useTable('SUBSCRIPTIONS_TABLE', resources.tables.subscriptions, { items: ['GetItem', 'PutItem'] })
+      .useTable('PAYMENTS_TABLE', resources.tables.payments, { items: ['GetItem', 'PutItem'] })
+      .useTable('OUTBOX_TABLE', resources.tables.outbox, { items: ['PutItem', 'BatchWriteItem'] })
+      .useEventBus('EVENT_BUS_NAME', resources.eventBus)
+      .useSecret('PAYPLE_SECRET_ID', resources.paypleCredentials)
+      .useSettings({ ...paypleSettings, ...settlementSettings })
+      .consumeQueue(resources.queues.billing, {
+        batchSize: 10,
+        maxConcurrency: config.charger.maxConcurrency,
+      });
+
+    /** Enqueues due subscriptions and relays the outbox (functions/dispatcher/handler.ts). */
+    const dispatcher = new BillingFunction(this, 'Dispatcher', {
+      name: 'dispatcher',
+      description: 'Enqueues a charge job for every due subscription, on the charge schedule',
+      timeout: Duration.minutes(5),
+      logRetention,
+      // The next scheduled run is the retry: it reads the same due index.
+      asyncRetryAttempts: 0,
+    })
+      .useTable('SUBSCRIPTIONS_TABLE', resources.tables.subscriptions, {
+        items: ['UpdateItem'],
+        indexes: { due: ['Query'] },
+      })
+      // Required by the handler's store adapter, never read or written by the dispatcher.
+      .useTable('PAYMENTS_TABLE', resources.tables.payments, {})
+      .useTable('OUTBOX_TABLE', resources.tables.outbox, { items: ['Scan', 'BatchWriteItem'] })
+      .useEventBus('EVENT_BUS_NAME', resources.eventBus)
+      .useQueue('BILLING_QUEUE_URL', resources.queues.billing);
+    const dispatcherGap = this.schedule(dispatcher, 'dispatcher', config.schedules.dispatcher);
+
+    /** Looks up outcomes that never arrived and settles them (functions/reconciler/handler.ts). */
+    const reconciler = new BillingFunction(this, 'Reconciler', {
+      name: 'reconciler',
+      description: 'Looks up unknown charge outcomes at Payple with the same OID and settles them',
+      // Within the default 5-minute rate; the per-payment lookup lease (10 minutes) outlasts a run,
+      // so even overlapping runs never look the same payment up twice.
+      timeout: Duration.minutes(4),
+      logRetention,
+      asyncRetryAttempts: 0,
+    })
+      .useTable('SUBSCRIPTIONS_TABLE', resources.tables.subscriptions, { items: ['GetItem', 'PutItem'] })
+      .useTable('PAYMENTS_TABLE', resources.tables.payments, {
+        items: ['GetItem', 'PutItem', 'UpdateItem'],
+        indexes: { reconcile: ['Query'] },
+      })
+      .useTable('OUTBOX_TABLE', resources.tables.outbox, { items: ['PutItem', 'BatchWriteItem'] })
+      // The shared lookup budget: minute buckets read together, reserved in one transaction.
+      .useTable('CONTROL_TABLE', resources.tables.control, {
+        items: ['BatchGetItem', 'PutItem', 'ConditionCheckItem'],
+      })
+      .useEventBus('EVENT_BUS_NAME', resources.eventBus)
+      .useSecret('PAYPLE_SECRET_ID', resources.paypleCredentials)
+      .useSettings({
+        ...paypleSettings,
+        ...settlementSettings,
+        LOOKUP_BUDGET_PER_10_MINUTES: String(config.reconciler.lookupBudgetPer10Minutes),
+      });
+    const reconcilerGap = this.schedule(reconciler, 'reconciler', config.schedules.reconciler);
+
+    // TODO(edge): checkout, return and webhook functions behind one HttpApi (routes from
+    //   lib/resources.ts `routes`, payload 2.0, stage throttling, access logs). The webhook reads
+    //   resources.webhookPathSecret at run time (useSecret) and compares it in constant time; it
+    //   draws on the same lookup budget (CONTROL_TABLE as above); the return function gets
+    //   config.checkout.allowedRedirectUrls.
+
+    this.functions = { charger, dispatcher, reconciler };
+
+    // --- Alarms ----------------------------------------------------------------------------------
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      prefix: id.replace(/-Stateless$/, ''),
+      ...(config.alarms.email ? { alarmEmail: config.alarms.email } : {}),
+      production: config.production,
+    });
+    this.monitoring = monitoring;
+    const billingQueue = resources.queues.billing;
+    const billingDeadLetter = resources.queues.billingDeadLetter;
+
+    monitoring.alarm({
+      name: 'BillingDeadLetterQueueNotEmpty',
+      summary:
+        'Charge jobs failed five times and wait in the billing DLQ: those subscriptions are not charged.',
+      metric: billingDeadLetter.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'BillingQueueStalled',
+      summary: 'A charge job has waited in the billing queue for over an hour.',
+      metric: billingQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 3600,
+      evaluationPeriods: 2,
+    });
+    monitoring.alarm({
+      name: 'ChargerErrors',
+      summary:
+        'Charger invocations failed as a whole (cold start, secret, timeout): their batches are retried.',
+      metric: charger.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'PaypleConfigurationErrors',
+      summary:
+        'Payple refused our configuration (credentials, Referer, partner limits): no charge can succeed.',
+      metric: charger.metric('PaypleConfigurationErrors', { period: Duration.minutes(5) }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'ChargeOutcomesUnknown',
+      summary: 'Payple keeps answering without a definite outcome: those periods wait for the reconciler.',
+      metric: charger.metric('ChargeOutcomesUnknown', { period: CHARGE_PERIOD }),
+      threshold: 5,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+    });
+    monitoring.alarm({
+      name: 'ChargeJobsFailed',
+      summary: 'Charge jobs keep failing (infrastructure or malformed message) and are being retried.',
+      metric: charger.metric('ChargeJobsFailed', { period: CHARGE_PERIOD }),
+      threshold: 1,
+      evaluationPeriods: 2,
+    });
+    monitoring.alarm({
+      name: 'DispatcherErrors',
+      summary: 'A dispatcher run failed: due subscriptions wait for the next run.',
+      metric: dispatcher.function.metricErrors({ period: CHARGE_PERIOD, statistic: 'Sum' }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'ChargeJobsNotEnqueued',
+      summary: 'The dispatcher could not send due charge jobs to the billing queue.',
+      metric: dispatcher.metric('ChargeJobsNotEnqueued', { period: CHARGE_PERIOD }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'ScheduleDeadLetterQueueNotEmpty',
+      summary: 'EventBridge Scheduler could not invoke a function after its retries.',
+      metric: this.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+    });
+    this.heartbeat(dispatcher, 'DispatcherNotRunning', dispatcherGap);
+    monitoring.alarm({
+      name: 'ReconcilerErrors',
+      summary: 'A reconciler run failed: unknown outcomes wait for the next run.',
+      metric: reconciler.function.metricErrors({ period: CHARGE_PERIOD, statistic: 'Sum' }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'PaymentsNeedingReview',
+      summary:
+        'Charge attempts stayed unresolved past their lookups (needs_review): a person must settle them.',
+      metric: reconciler.metric('PaymentsNeedingReview', { period: Duration.minutes(5) }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'LookupBudgetExhausted',
+      summary: 'The shared Payple lookup budget has been spent for 30 minutes: outcomes are resolved late.',
+      metric: reconciler.metric('LookupBudgetExhausted', { period: CHARGE_PERIOD }),
+      threshold: 1,
+      evaluationPeriods: 3,
+    });
+    this.heartbeat(reconciler, 'ReconcilerNotRunning', reconcilerGap);
+
+    this.dashboard(billingQueue, billingDeadLetter);
+    monitoring.addAlarmStatus();
+
+    new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.topic.topicArn });
+  }
+
+  /**
+   * Runs `fn` on the named schedule of lib/resources.ts with `expression` from the configuration;
+   * returns the longest gap between two runs (a missed run older than that is superseded).
+   */
+  private schedule(fn: BillingFunction, name: ScheduleName, expression: string): Duration {
+    const definition = schedules[name];
+    const gap = longestGap(expression, definition.timeZone);
+    fn.runOnSchedule(name, definition, {
+      expression,
+      deadLetterQueue: this.scheduleDeadLetterQueue,
+      period: minDuration(gap, MAX_ALARM_PERIOD),
+    });
+    return gap;
+  }
+
+  /**
+   * Alarms when the function was not invoked at all for twice its schedule's longest gap (capped at
+   * a day): a disabled schedule or a broken role otherwise fails silently. Missing data breaches.
+   */
+  private heartbeat(fn: BillingFunction, name: string, gap: Duration): void {
+    if (gap.toSeconds() > MAX_ALARM_PERIOD.toSeconds()) {
+      Annotations.of(fn).addWarningV2(
+        'payple-billing:noHeartbeat',
+        `${name}: the schedule runs less than daily, longer than one CloudWatch alarm period; no heartbeat alarm`,
+      );
+      return;
+    }
+    const period = minDuration(Duration.seconds(2 * gap.toSeconds()), MAX_ALARM_PERIOD);
+    this.monitoring.alarm({
+      name,
+      summary: `The ${fn.serviceName} was not invoked for ${period.toHumanString()}: its schedule is not running.`,
+      metric: fn.function.metricInvocations({ period, statistic: 'Sum' }),
+      threshold: 1,
+      when: 'below',
+      missingData: TreatMissingData.BREACHING,
+    });
+  }
+
+  private dashboard(billingQueue: IQueue, billingDeadLetter: IQueue): void {
+    const { charger, dispatcher, reconciler } = this.functions;
+    const sums = (fn: BillingFunction, names: string[]): IMetric[] =>
+      names.map((name) => fn.metric(name, { period: CHARGE_PERIOD, label: name }));
+    const five = Duration.minutes(5);
+    const all = Object.values(this.functions);
+    this.monitoring.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Charge outcomes',
+        width: 12,
+        left: sums(charger, [
+          'ChargesSucceeded',
+          'ChargesSoftDeclined',
+          'ChargesHardDeclined',
+          'ChargeOutcomesUnknown',
+          'PaypleConfigurationErrors',
+        ]),
+      }),
+      new GraphWidget({
+        title: 'Charge jobs',
+        width: 12,
+        left: [
+          ...sums(dispatcher, ['ChargeJobsEnqueued', 'ChargeJobsNotEnqueued', 'OutboxEventsRelayed']),
+          ...sums(charger, ['ChargeJobsSkipped', 'ChargeJobsFailed']),
+        ],
+      }),
+    );
+    this.monitoring.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Reconciler',
+        width: 12,
+        left: sums(reconciler, ['ReconcilerLookups', 'PaymentsReconciled', 'PaymentsNeedingReview']),
+        right: sums(reconciler, ['LookupBudgetExhausted']),
+      }),
+      new GraphWidget({
+        title: 'Billing queue',
+        width: 12,
+        left: [
+          billingQueue.metricApproximateNumberOfMessagesVisible({ period: five, label: 'waiting' }),
+          billingQueue.metricApproximateNumberOfMessagesNotVisible({ period: five, label: 'in flight' }),
+          billingDeadLetter.metricApproximateNumberOfMessagesVisible({ period: five, label: 'dead letters' }),
+        ],
+        right: [billingQueue.metricApproximateAgeOfOldestMessage({ period: five, label: 'oldest (s)' })],
+      }),
+    );
+    this.monitoring.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Functions',
+        width: 24,
+        left: all.flatMap((fn) => [
+          fn.function.metricInvocations({ period: five, label: `${fn.serviceName} invocations` }),
+          fn.function.metricErrors({ period: five, label: `${fn.serviceName} errors` }),
+          fn.function.metricThrottles({ period: five, label: `${fn.serviceName} throttles` }),
+        ]),
+        right: all.map((fn) =>
+          fn.function.metricDuration({ period: five, statistic: 'p99', label: `${fn.serviceName} p99 (ms)` }),
+        ),
+      }),
+    );
+  }
+}
+
+function minDuration(a: Duration, b: Duration): Duration {
+  return a.toSeconds() <= b.toSeconds() ? a : b;
+}
