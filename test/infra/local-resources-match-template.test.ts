@@ -10,7 +10,7 @@ import {
   type LocalQueues,
   type TableNames,
 } from '../../local/aws/create-resources.ts';
-import { synthesize, type Template } from '../support/synth.ts';
+import { synthesize, SYNTH_TIMEOUT_MS, type Template } from '../support/synth.ts';
 
 interface KeySchema {
   AttributeName?: string;
@@ -74,7 +74,7 @@ describe('local resources are created from the same definitions the stack deploy
     deployed = deployedShapes();
     localTables = await createTables(dynamo, prefix);
     localQueues = await createQueues(sqs, prefix);
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   test.each(Object.keys(tables) as TableName[])(
     'table %s has the deployed keys, indexes and TTL',
