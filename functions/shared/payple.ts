@@ -17,11 +17,25 @@ export type PaypleCredentials = z.infer<typeof credentialsSchema>;
 /** Reads the credentials secret (JSON `{cstId, custKey, refundKey?}`) named by `PAYPLE_SECRET_ID`. */
 export async function paypleCredentialsFromSecret(env: Environment): Promise<PaypleCredentials> {
   const secretId = requireEnv(env, 'PAYPLE_SECRET_ID');
-  const value = await getSecret(secretId, { transform: 'json', maxAge: 3600 });
+  const raw = await getSecret(secretId, { maxAge: 3600 });
+  return parsePaypleCredentials(secretId, raw);
+}
+
+/**
+ * Parses the credentials secret. Errors name the secret and the expected shape only: a JSON
+ * parser's own message quotes the input, which here is the custKey.
+ */
+export function parsePaypleCredentials(secretId: string, raw: unknown): PaypleCredentials {
+  const problem = new ConfigurationError(`secret ${secretId} must be JSON {cstId, custKey, refundKey?}`);
+  if (typeof raw !== 'string') throw problem;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw problem;
+  }
   const parsed = credentialsSchema.safeParse(value);
-  // The message names the secret and the fields, never their values.
-  if (!parsed.success)
-    throw new ConfigurationError(`secret ${secretId} must be JSON {cstId, custKey, refundKey?}`);
+  if (!parsed.success) throw problem;
   return parsed.data;
 }
 
