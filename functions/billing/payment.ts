@@ -56,6 +56,17 @@ export interface PaymentAnswer {
   readonly receiptUrl?: string;
 }
 
+/**
+ * A refund Payple reported. Payple gives a refund no id of its own: its time and amount identify it
+ * (a second delivery of the same refund is recognised by both).
+ */
+export interface PaymentRefund {
+  /** Whole KRW of this refund. */
+  readonly amount: number;
+  /** `PCD_REFUND_TIME` as ISO 8601 (+09:00). */
+  readonly refundedAt: string;
+}
+
 export interface PaymentRecord {
   readonly oid: string;
   readonly subscriptionId: string;
@@ -77,6 +88,8 @@ export interface PaymentRecord {
   /** While unsettled: when the reconciler looks next, and how many lookups it has made. */
   readonly reconcile?: { readonly nextAt: number; readonly lookups: number };
   readonly refundedTotal?: number;
+  /** The refunds recorded, oldest first; `refundedTotal` is their sum. */
+  readonly refunds?: readonly PaymentRefund[];
   /** +1 on every change. */
   readonly version: number;
 }
