@@ -12,6 +12,7 @@ import { startDynamoDbLocal, startSqsEmulator } from './aws/emulators.ts';
 import { startLocalEventBus, type LocalEventBus } from './aws/event-bus.ts';
 import { startHttpGateway, type GatewayRoute, type RunningHttpGateway } from './aws/http-gateway.ts';
 import { startLocalBilling, type LocalBilling, type LocalBillingOptions } from './billing.ts';
+import { checkoutRoutes } from './edge-checkout.ts';
 import { LocalClock } from './clock.ts';
 import { startPaypleSandbox, type RunningPaypleSandbox } from './payple-sandbox/index.ts';
 
@@ -129,9 +130,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => billing.stop());
 
-    // The browser and webhook routes join here with the edge (issue: browser and webhook edge).
-    const routes: GatewayRoute[] = [];
+    let gatewayUrl = '';
+    const routes: GatewayRoute[] = [
+      ...checkoutRoutes({
+        dynamo,
+        sqs,
+        tables,
+        queues,
+        billing,
+        paypleHost: sandbox.url,
+        clock,
+        publicBaseUrl: () => gatewayUrl,
+        ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+      }),
+    ];
     const gateway: RunningHttpGateway = await startHttpGateway({ routes, port: options.port ?? 0 });
+    gatewayUrl = gateway.url;
     stops.push(() => gateway.stop());
 
     return {

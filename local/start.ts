@@ -13,6 +13,9 @@ if (nodeMajor < 24) {
   process.exit(1);
 }
 
+// CloudWatch metrics (EMF lines on stdout) mean nothing on a laptop; the event lines below say more.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
 function port(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
@@ -30,6 +33,29 @@ const { values } = parseArgs({
     'data-dir': { type: 'string' },
   },
 });
+
+// Ctrl-C may come while the engines are still starting: remember it and stop once they are up,
+// so no emulator is left behind.
+const lifecycle: { running?: LocalStack; pendingSignal?: NodeJS.Signals; stopping: boolean } = {
+  stopping: false,
+};
+function stop(signal: NodeJS.Signals): void {
+  if (!lifecycle.running) {
+    lifecycle.pendingSignal ??= signal;
+    return;
+  }
+  if (lifecycle.stopping) return;
+  lifecycle.stopping = true;
+  console.log(`\n${signal}: stopping the local stack`);
+  lifecycle.running.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error('could not stop cleanly:', error);
+      process.exit(1);
+    },
+  );
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop(signal));
 
 let stack: LocalStack;
 try {
@@ -52,6 +78,7 @@ try {
 }
 
 console.log(`Local stack ready (clock: ${new Date(stack.clock.now()).toISOString()})
+  Subscribe page  ${stack.gatewayUrl}/subscribe
   HTTP API        ${stack.gatewayUrl}
   Payple sandbox  ${stack.sandbox.url}   (admin API under /__sandbox/, see local/payple-sandbox/README.md)
   DynamoDB Local  ${stack.dynamoEndpoint}
@@ -72,18 +99,5 @@ stack.eventBus.subscribe((event) => {
   );
 });
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping the local stack`);
-    stack.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error('could not stop cleanly:', error);
-        process.exit(1);
-      },
-    );
-  });
-}
+lifecycle.running = stack;
+if (lifecycle.pendingSignal) stop(lifecycle.pendingSignal);
