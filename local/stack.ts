@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createQueues, createTables, type LocalQueues, type TableNames } from './aws/create-resources.ts';
@@ -13,6 +14,7 @@ import { startLocalEventBus, type LocalEventBus } from './aws/event-bus.ts';
 import { startHttpGateway, type GatewayRoute, type RunningHttpGateway } from './aws/http-gateway.ts';
 import { startLocalBilling, type LocalBilling, type LocalBillingOptions } from './billing.ts';
 import { checkoutRoutes } from './edge-checkout.ts';
+import { webhookRoutes, webhookUrl } from './edge-webhook.ts';
 import { LocalClock } from './clock.ts';
 import { startPaypleSandbox, type RunningPaypleSandbox } from './payple-sandbox/index.ts';
 
@@ -36,6 +38,11 @@ export interface LocalStackOptions {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Poll the billing queue continuously (npm start) instead of only when the clock fires. */
   readonly pollContinuously?: boolean;
+  /**
+   * Let the sandbox post its webhooks to the gateway, as Payple does (default). Tests of the
+   * charger and reconciler turn it off to see what happens when every webhook is lost.
+   */
+  readonly deliverWebhooks?: boolean;
   /** Overrides for tests: Payple client timeouts, dunning, month guard. */
   readonly billing?: Pick<
     LocalBillingOptions,
@@ -55,6 +62,8 @@ export interface LocalStack {
   readonly queues: LocalQueues;
   readonly eventBus: LocalEventBus;
   readonly billing: LocalBilling;
+  /** Where the sandbox posts webhooks when they are delivered (`deliverWebhooks`). */
+  readonly webhookUrl: string;
   stop(): Promise<void>;
 }
 
@@ -131,6 +140,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => billing.stop());
 
     let gatewayUrl = '';
+    // Deployed, Secrets Manager generates it; locally every start gets its own.
+    const webhookPathSecret = randomBytes(32).toString('base64url');
     const routes: GatewayRoute[] = [
       ...checkoutRoutes({
         dynamo,
@@ -143,10 +154,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         publicBaseUrl: () => gatewayUrl,
         ...(options.logLevel ? { logLevel: options.logLevel } : {}),
       }),
+      ...webhookRoutes({
+        store: billing.store,
+        publisher: billing.publisher,
+        now: clock.now,
+        pathSecret: webhookPathSecret,
+        ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+      }),
     ];
     const gateway: RunningHttpGateway = await startHttpGateway({ routes, port: options.port ?? 0 });
     gatewayUrl = gateway.url;
     stops.push(() => gateway.stop());
+    // What Payple's partner admin holds deployed: where to send every result.
+    if (options.deliverWebhooks ?? true)
+      sandbox.admin.setWebhookUrl(webhookUrl(gateway.url, webhookPathSecret));
 
     return {
       gatewayUrl: gateway.url,
@@ -160,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queues,
       eventBus,
       billing,
+      webhookUrl: webhookUrl(gateway.url, webhookPathSecret),
       stop: async () => {
         dynamo.destroy();
         sqs.destroy();

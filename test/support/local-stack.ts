@@ -15,7 +15,7 @@ import {
 } from '../../functions/billing/index.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
 
-export type TestStackOptions = Pick<LocalStackOptions, 'billing' | 'logLevel'> & {
+export type TestStackOptions = Pick<LocalStackOptions, 'billing' | 'logLevel' | 'deliverWebhooks'> & {
   /** Where the frozen clock starts (ISO 8601 with offset, or epoch ms). */
   readonly startAt: string | number;
 };
@@ -27,6 +27,8 @@ export async function startTestStack(options: TestStackOptions): Promise<LocalSt
     clockMode: 'frozen',
     startAt: typeof options.startAt === 'number' ? options.startAt : Date.parse(options.startAt),
     logLevel: options.logLevel ?? 'SILENT',
+    // Off unless a test asks: the pipeline's own guarantees are tested with every webhook lost.
+    deliverWebhooks: options.deliverWebhooks ?? false,
     ...(options.billing ? { billing: options.billing } : {}),
   });
 }
