@@ -1,0 +1,468 @@
+/**
+ * Helpers for the reconciler tests: payments whose outcome never arrived, made through the real
+ * dispatcher, charger and sandbox faults; a record of every reconciler run with its clock instant
+ * and what the sandbox counted; and a second reconciler over the same tables, budget and sandbox,
+ * as a second Lambda instance would be.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import {
+  createSubscription,
+  DEFAULT_DUNNING_POLICY,
+  type CalendarDate,
+  type PaymentRecord,
+  type Subscription,
+} from '../../functions/billing/index.ts';
+import { CHARGER_TIMEOUT_SECONDS } from '../../lib/resources.ts';
+import { createChargerHandler } from '../../functions/charger/charger.ts';
+import { PaypleClient } from '../../functions/payple/index.ts';
+import { createReconcilerHandler } from '../../functions/reconciler/reconciler.ts';
+import { METRICS_NAMESPACE } from '../../functions/shared/observability.ts';
+import {
+  NOT_FOUND_LOOKUP_CODES,
+  reconcileSettings,
+  type ReconcileSettings,
+} from '../../functions/shared/reconcile-config.ts';
+import { documentClient } from '../../functions/store/dynamo-billing-store.ts';
+import { DynamoLookupBudget } from '../../functions/store/lookup-budget.ts';
+import type { LookupGateway, ReconcileReport } from '../../functions/use-cases/reconcile.ts';
+import { createLambdaContext } from '../../local/aws/lambda-context.ts';
+import { startSqsPoller } from '../../local/aws/sqs-poller.ts';
+import { LOCAL_REFERER } from '../../local/billing.ts';
+import { defaultPartner, type FaultSpec } from '../../local/payple-sandbox/index.ts';
+import type { LocalStack } from '../../local/stack.ts';
+
+export const MINUTE_MS = 60_000;
+export const TEN_MINUTES_MS = 10 * MINUTE_MS;
+
+/** A stored payment item as the table holds it: the record plus the reconcile index's key. */
+export type StoredPayment = PaymentRecord & { readonly reconcileAt?: number };
+
+/** The attributes the reconciler tests read back. */
+const SCANNED = [
+  'oid',
+  'state',
+  'version',
+  'reconcile',
+  'reconcileAt',
+  'requestedAt',
+  'settledAt',
+  'resolvedBy',
+];
+
+/** Every payment in the stack's payments table (a consistent scan, paged; the attributes above). */
+export async function scanPayments(stack: LocalStack): Promise<StoredPayment[]> {
+  const attributes = SCANNED;
+  const documents = documentClient(stack.dynamo);
+  const items: StoredPayment[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(
+      new ScanCommand({
+        TableName: stack.tables.payments,
+        ConsistentRead: true,
+        ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(attributes.map((name, i) => [`#a${i}`, name])),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) items.push(item as StoredPayment);
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/**
+ * The payments a run looked up, from the table before and after it: each lookup either settles
+ * its payment or reschedules it with one more lookup counted. (A payment leased and given back
+ * unlooked when the budget ran out has neither.)
+ */
+export function lookedUpBetween(before: readonly StoredPayment[], after: readonly StoredPayment[]): string[] {
+  const previous = new Map(before.map((p) => [p.oid, p] as const));
+  return after
+    .filter((p) => {
+      const was = previous.get(p.oid);
+      return (
+        was !== undefined &&
+        (was.state !== p.state || (p.reconcile?.lookups ?? 0) > (was.reconcile?.lookups ?? 0))
+      );
+    })
+    .map((p) => p.oid);
+}
+
+/** Whether Payple's PCHK9997 ever made a reconciler block the budget (the control table's marker). */
+export async function budgetWasBlocked(stack: LocalStack): Promise<boolean> {
+  const { Item } = await documentClient(stack.dynamo).send(
+    new GetCommand({
+      TableName: stack.tables.control,
+      Key: { pk: 'lookup-budget#blocked' },
+      ConsistentRead: true,
+    }),
+  );
+  return Item !== undefined;
+}
+
+/** How a charge's answer goes missing at the sandbox, and what really happened to the money. */
+export interface LostAnswer {
+  readonly name: string;
+  /** The sandbox fault on this one charge (`times: 1`, matched by billing key). */
+  readonly fault: FaultSpec;
+  /** The payment state the ledger's truth must settle to. */
+  readonly truth: 'paid' | 'not_charged' | 'declined';
+}
+
+/** Every way the sandbox can lose a charge's answer, with the ledger's truth for each. */
+export const LOST_ANSWERS = {
+  connectionReset: { name: 'connection reset after charging', fault: { kind: 'answerLost' }, truth: 'paid' },
+  badGateway: {
+    name: '502 after charging',
+    fault: { kind: 'answerLost', via: 'badGateway' },
+    truth: 'paid',
+  },
+  executed5xx: { name: '500 after charging', fault: { kind: 'httpError', execute: true }, truth: 'paid' },
+  executed504: {
+    name: '504 after charging',
+    fault: { kind: 'httpError', status: 504, execute: true },
+    truth: 'paid',
+  },
+  garbageCharged: { name: 'cut-off body after charging', fault: { kind: 'garbage' }, truth: 'paid' },
+  cardCompanyCharged: {
+    name: 'SPCD1001 but charged',
+    fault: { kind: 'cardCompanyNoAnswer', charged: true },
+    truth: 'paid',
+  },
+  heldCharged: { name: 'no answer, charged', fault: { kind: 'noAnswer', execute: true }, truth: 'paid' },
+  notExecuted5xx: {
+    name: '500 before charging',
+    fault: { kind: 'httpError', execute: false },
+    truth: 'not_charged',
+  },
+  garbageNotCharged: {
+    name: 'cut-off body, never charged',
+    fault: { kind: 'garbage', execute: false },
+    truth: 'not_charged',
+  },
+  heldNotCharged: {
+    name: 'no answer, never charged',
+    fault: { kind: 'noAnswer', execute: false },
+    truth: 'not_charged',
+  },
+  cardCompanyDeclined: {
+    name: 'SPCD1001, took no money',
+    fault: { kind: 'cardCompanyNoAnswer', charged: false },
+    truth: 'declined',
+  },
+} as const satisfies Record<string, LostAnswer>;
+
+/** One subscription whose first charge lost its answer. */
+export interface UnknownPayment {
+  readonly subscription: Subscription;
+  readonly oid: string;
+  readonly lost: LostAnswer;
+}
+
+/**
+ * Seeds one subscription per entry of `lost` (due on `firstBillingDate` at 10:00 KST), gives each
+ * billing key its fault for one charge, then runs the dispatcher and charger at `at`: every charge
+ * goes to the sandbox and comes back `unknown`. Seeding runs `parallel` at a time.
+ */
+export async function makeUnknownPayments(
+  stack: LocalStack,
+  options: {
+    readonly lost: readonly LostAnswer[];
+    readonly firstBillingDate: CalendarDate;
+    readonly at: number;
+    /** Every `accountEvery`-th subscription pays by transfer (a test account); the rest by card. */
+    readonly accountEvery?: number;
+    readonly parallel?: number;
+    /** Charger instances working the queue at once (1: the stack's own). */
+    readonly chargers?: number;
+    /** The extra chargers' Payple charge timeout: the stack's, for the held sockets. */
+    readonly chargeTimeoutMs?: number;
+  },
+): Promise<UnknownPayment[]> {
+  const parallel = options.parallel ?? 25;
+  const made: UnknownPayment[] = [];
+  for (let start = 0; start < options.lost.length; start += parallel) {
+    const chunk = options.lost.slice(start, start + parallel);
+    const seeded = await Promise.all(
+      chunk.map(async (lost, i) => {
+        const index = start + i;
+        const byAccount =
+          options.accountEvery !== undefined &&
+          index % options.accountEvery === 0 &&
+          lost.fault.kind !== 'cardCompanyNoAnswer';
+        const subscription = await seedQuietly(stack, {
+          firstBillingDate: options.firstBillingDate,
+          ...(byAccount ? { account: 'success' } : { card: 'success' }),
+        });
+        stack.sandbox.admin.addFault({
+          ...lost.fault,
+          operation: 'charge',
+          payerId: subscription.paymentMethod.billingKeyRef,
+          times: 1,
+        });
+        return { subscription, lost };
+      }),
+    );
+    const { year, month, day } = options.firstBillingDate;
+    const periodKey = `${year}${String(month).padStart(2, '0')}${String(day).padStart(2, '0')}`;
+    for (const { subscription, lost } of seeded) {
+      made.push({ subscription, lost, oid: `${subscription.id}-${periodKey}-1` });
+    }
+  }
+  await stack.clock.set(options.at);
+  await stack.billing.dispatch();
+  await drainWithChargers(stack, options.chargers ?? 1, options.chargeTimeoutMs);
+  return made;
+}
+
+/**
+ * Charges what the billing queue holds with `instances` charger Lambdas at once, as Lambda scales
+ * an SQS event source: the stack's own poller and charger plus `instances - 1` more, each with its
+ * own handler (a batch processor serves one invocation at a time) and Payple client.
+ */
+export async function drainWithChargers(
+  stack: LocalStack,
+  instances: number,
+  chargeTimeoutMs?: number,
+): Promise<void> {
+  const extra = await Promise.all(
+    Array.from({ length: instances - 1 }, (_, i) =>
+      startSqsPoller({
+        sqs: stack.sqs,
+        queueUrl: stack.queues.billing.url,
+        queueArn: stack.queues.billing.arn,
+        handler: createChargerHandler({
+          store: stack.billing.store,
+          publisher: stack.billing.publisher,
+          payple: sandboxClient(stack, chargeTimeoutMs === undefined ? {} : { chargeMs: chargeTimeoutMs }),
+          now: stack.clock.now,
+          dunningPolicy: DEFAULT_DUNNING_POLICY,
+          useMonthGuard: true,
+          chargingTimeoutMs: 5 * MINUTE_MS,
+          firstLookupDelayMs: 5 * MINUTE_MS,
+          logger: new Logger({ serviceName: `charger-${i + 2}`, logLevel: 'SILENT' }),
+          metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: `charger-${i + 2}` }),
+        }),
+        functionName: `charger-${i + 2}`,
+        timeoutMs: CHARGER_TIMEOUT_SECONDS * 1000,
+        autoStart: false,
+      }),
+    ),
+  );
+  try {
+    await Promise.all([stack.billing.drain(), ...extra.map((poller) => poller.drain())]);
+  } finally {
+    await Promise.all(extra.map((poller) => poller.stop()));
+  }
+}
+
+/**
+ * Registers a test card or account at the sandbox and commits a new subscription for it, like
+ * `seedSubscription`, but leaves its events in the outbox: the dispatcher's relay publishes them
+ * in batches of ten, which is much cheaper than one PutEvents per subscription at this scale.
+ */
+async function seedQuietly(
+  stack: LocalStack,
+  options: { readonly firstBillingDate: CalendarDate; readonly card?: string; readonly account?: string },
+): Promise<Subscription> {
+  const billingKey = stack.sandbox.admin.createBillingKey(
+    options.account ? { account: options.account } : { card: options.card ?? 'success' },
+  );
+  const { subscription, events } = createSubscription(
+    {
+      id: `sub${randomUUID().replaceAll('-', '').slice(0, 12)}`,
+      customer: { id: 'cust1', name: '홍길동', phone: '01012345678', email: 'hong@example.com' },
+      plan: { id: 'basic', goodsName: '베이직 구독', amount: 9_900, interval: { unit: 'month', count: 1 } },
+      payType: options.account ? 'transfer' : 'card',
+      billingKeyRef: billingKey.PCD_PAYER_ID,
+      firstBillingDate: options.firstBillingDate,
+    },
+    stack.clock.now(),
+  );
+  const result = await stack.billing.store.commit({
+    subscription: { expectedVersion: undefined, next: subscription },
+    events,
+  });
+  if (!result.committed) throw new Error(`could not seed ${subscription.id}`);
+  return subscription;
+}
+
+/** `count` entries of `kinds`, repeated in order (a deterministic mix). */
+export function mixOf(kinds: readonly LostAnswer[], count: number): LostAnswer[] {
+  return Array.from({ length: count }, (_, i) => kinds[i % kinds.length]!);
+}
+
+/** One reconciler run as the test saw it. */
+export interface RecordedRun {
+  readonly at: number;
+  readonly report: ReconcileReport;
+  /** Lookups the sandbox counted against the partner's limit during the run. */
+  readonly countedBySandbox: number;
+  /** Lookup requests that reached the sandbox during the run, refused or not. */
+  readonly receivedBySandbox: number;
+  /** The sandbox's own rolling 10-minute count right after the run. */
+  readonly sandboxWindowCount: number;
+}
+
+/**
+ * Counts every lookup request that reaches the sandbox (a zero-latency fault that matches all of
+ * them and changes nothing). Add it before any other lookup fault: the first matching fault wins.
+ */
+export function countLookupRequests(stack: LocalStack): () => number {
+  const { id } = stack.sandbox.admin.addFault({ kind: 'latency', ms: 0, operation: 'lookup' });
+  return () => stack.sandbox.admin.faults().find((fault) => fault.id === id)?.hits ?? 0;
+}
+
+/**
+ * Runs `reconcile` at the clock's current instant and records what the reconciler reported and
+ * what the sandbox saw. The frozen clock does not move during the run, so the sandbox's rolling
+ * count before and after differ by exactly the lookups it counted in the run.
+ */
+export async function recordRun(
+  stack: LocalStack,
+  received: () => number,
+  reconcile: () => Promise<ReconcileReport>,
+): Promise<RecordedRun> {
+  const at = stack.clock.now();
+  const countedBefore = stack.sandbox.admin.lookupUsage().count;
+  const receivedBefore = received();
+  const report = await reconcile();
+  const after = stack.sandbox.admin.lookupUsage().count;
+  return {
+    at,
+    report,
+    countedBySandbox: after - countedBefore,
+    receivedBySandbox: received() - receivedBefore,
+    sandboxWindowCount: after,
+  };
+}
+
+/**
+ * The most lookups counted in any 10-minute window (a window [t, t + 10 min) starting at a run's
+ * instant: the busiest window always starts at one).
+ */
+export function busiestTenMinutes(runs: readonly RecordedRun[]): {
+  readonly from: number;
+  readonly lookups: number;
+} {
+  let busiest = { from: 0, lookups: 0 };
+  for (const start of runs) {
+    const lookups = runs
+      .filter((run) => run.at >= start.at && run.at < start.at + TEN_MINUTES_MS)
+      .reduce((sum, run) => sum + run.countedBySandbox, 0);
+    if (lookups > busiest.lookups) busiest = { from: start.at, lookups };
+  }
+  return busiest;
+}
+
+/** The reports of runs that overlapped, as one. */
+export function combinedReport(reports: readonly ReconcileReport[]): ReconcileReport {
+  const sum = (key: 'examined' | 'lookups' | 'settled' | 'rescheduled' | 'needsReview') =>
+    reports.reduce((total, report) => total + report[key], 0);
+  return {
+    examined: sum('examined'),
+    lookups: sum('lookups'),
+    settled: sum('settled'),
+    rescheduled: sum('rescheduled'),
+    needsReview: sum('needsReview'),
+    budgetExhausted: reports.some((report) => report.budgetExhausted),
+  };
+}
+
+/** A lookup gateway that remembers every OID and date it was asked for. */
+export function recordingGateway(inner: LookupGateway): LookupGateway & {
+  readonly asked: { readonly oid: string; readonly date: string }[];
+} {
+  const asked: { oid: string; date: string }[] = [];
+  return {
+    asked,
+    lookupPayment: (input) => {
+      asked.push({ oid: input.oid, date: input.date });
+      return inner.lookupPayment(input);
+    },
+  };
+}
+
+/** A Payple client of its own against the stack's sandbox (a second Lambda instance's client). */
+export function sandboxClient(
+  stack: LocalStack,
+  timeouts: { readonly chargeMs?: number } = {},
+): PaypleClient {
+  return new PaypleClient({
+    timeouts,
+    host: stack.sandbox.url,
+    cstId: defaultPartner.cstId,
+    custKey: defaultPartner.custKey,
+    refundKey: defaultPartner.refundKey,
+    referer: LOCAL_REFERER,
+    clock: stack.clock,
+    logger: new Logger({ serviceName: 'reconciler-2', logLevel: 'SILENT' }),
+  });
+}
+
+/** Metrics that hand each flushed EMF document to the test (POWERTOOLS_DEV keeps stdout quiet). */
+class CapturedMetrics extends Metrics {
+  readonly #onMetrics: ((values: Readonly<Record<string, unknown>>) => void) | undefined;
+
+  constructor(onMetrics?: (values: Readonly<Record<string, unknown>>) => void) {
+    super({ namespace: METRICS_NAMESPACE, serviceName: 'reconciler-2' });
+    this.#onMetrics = onMetrics;
+  }
+
+  override publishStoredMetrics(): this {
+    if (this.#onMetrics && this.hasStoredMetrics()) this.#onMetrics(this.serializeMetrics());
+    return super.publishStoredMetrics();
+  }
+}
+
+/**
+ * Another reconciler Lambda over the stack's tables, budget table and sandbox, wired like
+ * `local/billing.ts` does, with its own Payple client and budget adapter (nothing shared in memory).
+ * `wrap` may stand between it and Payple.
+ */
+export function secondReconciler(
+  stack: LocalStack,
+  options: {
+    readonly settings?: Partial<ReconcileSettings>;
+    readonly wrap?: (gateway: LookupGateway) => LookupGateway;
+    /** Receives each run's metrics as CloudWatch would (the EMF document, whose values it reads). */
+    readonly onMetrics?: (values: Readonly<Record<string, unknown>>) => void;
+  } = {},
+): () => Promise<ReconcileReport> {
+  const settings = { ...reconcileSettings({}), ...options.settings };
+  const client = sandboxClient(stack);
+  const handler = createReconcilerHandler({
+    store: stack.billing.store,
+    index: stack.billing.store,
+    publisher: stack.billing.publisher,
+    dunningPolicy: DEFAULT_DUNNING_POLICY,
+    budget: new DynamoLookupBudget({
+      documents: documentClient(stack.dynamo),
+      table: stack.tables.control,
+      perTenMinutes: settings.lookupBudgetPerTenMinutes,
+    }),
+    payple: options.wrap ? options.wrap(client) : client,
+    now: stack.clock.now,
+    backoffMs: settings.backoffMs,
+    notFoundGraceMs: settings.notFoundGraceMs,
+    notFoundCodes: NOT_FOUND_LOOKUP_CODES,
+    leaseMs: 10 * MINUTE_MS,
+    maxPayments: settings.maxPaymentsPerRun,
+    logger: new Logger({ serviceName: 'reconciler-2', logLevel: 'SILENT' }),
+    metrics: new CapturedMetrics(options.onMetrics),
+  });
+  return () =>
+    handler(
+      { scheduleName: 'reconciler' },
+      createLambdaContext({ functionName: 'reconciler-2', timeoutMs: 15 * MINUTE_MS }),
+    );
+}
+
+/** The sandbox ledger's entries for one subscription (its OIDs start with its id). */
+export function ledgerOf(stack: LocalStack, subscriptionId: string) {
+  return stack.sandbox.admin.ledger().filter((entry) => entry.oid.startsWith(`${subscriptionId}-`));
+}
