@@ -100,11 +100,6 @@ class IdleAwareStore extends DynamoBillingStore {
     return super.lease(...args);
   }
 
-  override async leaseLookup(...args: Parameters<DynamoBillingStore['leaseLookup']>) {
-    this.#forget();
-    return super.leaseLookup(...args);
-  }
-
   #forget(): void {
     this.#earliestDue = null;
     this.#earliestUnsettled = null;

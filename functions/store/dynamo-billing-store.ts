@@ -295,28 +295,6 @@ export class DynamoBillingStore implements BillingStore, DueIndex, UnsettledInde
     return (result.Items ?? []).map(paymentFromItem);
   }
 
-  async leaseLookup(payment: PaymentRecord, until: number): Promise<boolean> {
-    try {
-      await this.#documents.send(
-        new UpdateCommand({
-          TableName: this.#tables.payments,
-          Key: { oid: payment.oid },
-          UpdateExpression: 'SET reconcileAt = :until',
-          ConditionExpression: 'version = :version AND reconcileAt = :listedAt',
-          ExpressionAttributeValues: {
-            ':until': until,
-            ':version': payment.version,
-            ':listedAt': payment.reconcile?.nextAt ?? -1,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  }
-
   async lease(entry: DueEntry, until: number): Promise<void> {
     try {
       await this.#documents.send(

@@ -67,11 +67,6 @@ export interface UnsettledIndex {
   readonly unsettledShardCount: number;
   /** Unsettled payments of one shard due for a lookup at `now`, oldest first. */
   listUnsettled(shard: number, now: number, limit: number): Promise<readonly PaymentRecord[]>;
-  /**
-   * Hides a listed payment from other reconcilers until `until`; false when another one took it
-   * or it changed since it was listed.
-   */
-  leaseLookup(payment: PaymentRecord, until: number): Promise<boolean>;
 }
 
 /** The message the dispatcher enqueues and the charger consumes. */
