@@ -5,6 +5,8 @@
  */
 import type { DeclineClass, PayType, ResolvedBy } from './events.ts';
 import type { PeriodKey } from './calendar.ts';
+import { kstCompactDateOf } from './kst.ts';
+import type { ChargeRequest } from './subscription.ts';
 
 /**
  * The states of a payment. Every change is a conditional write on the current state, so whichever
@@ -92,4 +94,32 @@ export interface PaymentRecord {
   readonly refunds?: readonly PaymentRefund[];
   /** +1 on every change. */
   readonly version: number;
+}
+
+/**
+ * The record of a claimed attempt, written in the same transaction as the claim: before Payple
+ * hears of the charge, so no money can move under an OID we have no record of. Its KST request date
+ * is the date Payple's lookup and refunds need; `reconcileAt` is when the reconciler looks if no
+ * outcome is recorded by then.
+ */
+export function newPaymentRecord(
+  charge: ChargeRequest,
+  state: 'charging' | 'unknown',
+  requestedAt: number,
+  reconcileAt: number,
+): PaymentRecord {
+  return {
+    oid: charge.oid,
+    subscriptionId: charge.subscriptionId,
+    period: charge.period,
+    periodKey: charge.periodKey,
+    attempt: charge.attempt,
+    amount: charge.amount,
+    payType: charge.payType,
+    state,
+    requestedAt,
+    requestDate: kstCompactDateOf(requestedAt),
+    reconcile: { nextAt: reconcileAt, lookups: 0 },
+    version: 1,
+  };
 }

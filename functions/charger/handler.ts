@@ -1,11 +1,10 @@
 /** Deployed entry point: dependencies from the environment and Secrets Manager, once per cold start. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { OutboxPublisher } from '../events/outbox-publisher.ts';
 import { billingSettings } from '../shared/billing-config.ts';
+import { outboxPublisher } from '../shared/outbox.ts';
 import { createLogger, createMetrics } from '../shared/observability.ts';
 import { paypleClient, paypleCredentialsFromSecret } from '../shared/payple.ts';
-import { documentClient, DynamoBillingStore } from '../store/dynamo-billing-store.ts';
+import { DynamoBillingStore } from '../store/dynamo-billing-store.ts';
 import { createChargerHandler } from './charger.ts';
 
 const settings = billingSettings(process.env);
@@ -16,13 +15,7 @@ const credentials = await paypleCredentialsFromSecret(process.env);
 export const handler = createChargerHandler({
   ...settings,
   store: new DynamoBillingStore(dynamo, settings.tables),
-  publisher: new OutboxPublisher({
-    eventBridge: new EventBridgeClient({}),
-    eventBusName: settings.eventBusName,
-    documents: documentClient(dynamo),
-    outboxTable: settings.tables.outbox,
-    onFailure: (eventIds) => logger.warn('events left in the outbox for the relay', { eventIds }),
-  }),
+  publisher: outboxPublisher(settings, dynamo, logger),
   payple: paypleClient(process.env, credentials, logger),
   now: Date.now,
   logger,

@@ -1,9 +1,8 @@
 /** Deployed entry point: dependencies from the environment and Secrets Manager, once per cold start. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { OutboxPublisher } from '../events/outbox-publisher.ts';
 import { billingSettings } from '../shared/billing-config.ts';
 import { requireEnv } from '../shared/environment.ts';
+import { outboxPublisher } from '../shared/outbox.ts';
 import { createLogger, createMetrics } from '../shared/observability.ts';
 import { paypleClient, paypleCredentialsFromSecret } from '../shared/payple.ts';
 import { NOT_FOUND_LOOKUP_CODES, reconcileSettings } from '../shared/reconcile-config.ts';
@@ -23,13 +22,7 @@ export const handler = createReconcilerHandler({
   store,
   index: store,
   dunningPolicy: settings.dunningPolicy,
-  publisher: new OutboxPublisher({
-    eventBridge: new EventBridgeClient({}),
-    eventBusName: settings.eventBusName,
-    documents,
-    outboxTable: settings.tables.outbox,
-    onFailure: (eventIds) => logger.warn('events left in the outbox for the relay', { eventIds }),
-  }),
+  publisher: outboxPublisher(settings, dynamo, logger),
   budget: new DynamoLookupBudget({
     documents,
     table: requireEnv(process.env, 'CONTROL_TABLE'),

@@ -1,12 +1,11 @@
 /** Deployed entry point: dependencies from the environment and Secrets Manager, once per cold start. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { billingTablesFrom, publicBaseUrlFrom, redirectPolicyFrom } from '../checkout/config.ts';
-import { OutboxPublisher } from '../events/outbox-publisher.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { billingSettings } from '../shared/billing-config.ts';
 import { requireEnv } from '../shared/environment.ts';
+import { outboxPublisher } from '../shared/outbox.ts';
 import { createLogger, createMetrics } from '../shared/observability.ts';
 import { PaypleClient } from '../payple/index.ts';
 import { paypleCredentialsFromSecret } from '../shared/payple.ts';
@@ -34,13 +33,7 @@ const RETURN_TIMEOUTS = { authMs: 3_000, lookupMs: 5_000, chargeMs: 12_000 } as 
 
 export const handler = createReturnHandler({
   store: new DynamoBillingStore(dynamo, billingTablesFrom(env)),
-  publisher: new OutboxPublisher({
-    eventBridge: new EventBridgeClient({}),
-    eventBusName: settings.eventBusName,
-    documents,
-    outboxTable: settings.tables.outbox,
-    onFailure: (eventIds) => logger.warn('events left in the outbox for the relay', { eventIds }),
-  }),
+  publisher: outboxPublisher(settings, dynamo, logger),
   dunningPolicy: settings.dunningPolicy,
   sessions: new DynamoCheckoutSessionStore(documents, requireEnv(env, 'CHECKOUT_SESSIONS_TABLE')),
   queue: new SqsJobQueue(new SQSClient({}), requireEnv(env, 'BILLING_QUEUE_URL')),

@@ -13,13 +13,12 @@
 import {
   AttemptNotClaimableError,
   claimAttempt,
-  kstCompactDateOf,
+  newPaymentRecord,
   outcomeKindFor,
   type ChargeRequest,
   type Customer,
   type PaymentAnswer,
   type PaymentMethodProblem,
-  type PaymentRecord,
 } from '../billing/index.ts';
 import type {
   BillingKeyInfoOutcome,
@@ -191,21 +190,8 @@ export async function processChargeJob(deps: ChargeDependencies, job: ChargeJob)
     throw error;
   }
   const { charge } = claimed;
-  const payment: PaymentRecord = {
-    oid: charge.oid,
-    subscriptionId: charge.subscriptionId,
-    period: charge.period,
-    periodKey: charge.periodKey,
-    attempt: charge.attempt,
-    amount: charge.amount,
-    payType: charge.payType,
-    state: 'charging',
-    requestedAt: claimedAt,
-    requestDate: kstCompactDateOf(claimedAt),
-    // Found by the reconciler if this charger never records an outcome.
-    reconcile: { nextAt: claimedAt + deps.chargingTimeoutMs, lookups: 0 },
-    version: 1,
-  };
+  // Found by the reconciler if this charger never records an outcome.
+  const payment = newPaymentRecord(charge, 'charging', claimedAt, claimedAt + deps.chargingTimeoutMs);
   const claim = await deps.store.commit({
     subscription: { expectedVersion: subscription.version, next: claimed.subscription },
     payment: { expected: 'new', next: payment },

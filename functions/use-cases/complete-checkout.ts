@@ -22,6 +22,7 @@ import {
   createSubscription,
   IllegalTransitionError,
   kstCompactDateOf,
+  newPaymentRecord,
   replacePaymentMethod,
   scheduledAttempt,
   type Customer,
@@ -295,29 +296,6 @@ function claimFirstPayment(session: CheckoutSession, billingKey: string) {
   };
 }
 
-function firstPaymentRecord(
-  charge: ReturnType<typeof claimFirstPayment>['charge'],
-  state: 'unknown' | 'charging',
-  now: number,
-  reconcileAt: number,
-): PaymentRecord {
-  return {
-    oid: charge.oid,
-    subscriptionId: charge.subscriptionId,
-    period: charge.period,
-    periodKey: charge.periodKey,
-    attempt: charge.attempt,
-    amount: charge.amount,
-    payType: charge.payType,
-    state,
-    // The window charged (PAY) or we confirm (CERT) on this KST date: the lookup's date.
-    requestedAt: now,
-    requestDate: kstCompactDateOf(now),
-    reconcile: { nextAt: reconcileAt, lookups: 0 },
-    version: 1,
-  };
-}
-
 type LookupVerdict = 'paid' | 'declined' | 'unconfirmed';
 
 /** One lookup (per possible KST date) from the shared budget; settles only on a definite answer. */
@@ -393,7 +371,7 @@ async function payNow(
   }
   const now = deps.now();
   const { subscription, events, charge } = claimFirstPayment(session, result.payerId);
-  const payment = firstPaymentRecord(charge, 'unknown', now, now);
+  const payment = newPaymentRecord(charge, 'unknown', now, now);
   const commit = await deps.store.commit({
     subscription: { expectedVersion: undefined, next: subscription },
     payment: { expected: 'new', next: payment },
@@ -426,7 +404,7 @@ async function payAfterConfirm(
   const now = deps.now();
   const { subscription, events, charge } = claimFirstPayment(session, payerId);
   // Claimed before the confirm, as the charger claims before a charge: a crash leaves `charging`.
-  const payment = firstPaymentRecord(charge, 'charging', now, now + deps.chargingTimeoutMs);
+  const payment = newPaymentRecord(charge, 'charging', now, now + deps.chargingTimeoutMs);
   const commit = await deps.store.commit({
     subscription: { expectedVersion: undefined, next: subscription },
     payment: { expected: 'new', next: payment },

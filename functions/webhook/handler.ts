@@ -4,13 +4,12 @@
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { OutboxPublisher } from '../events/outbox-publisher.ts';
 import { billingSettings } from '../shared/billing-config.ts';
 import { ConfigurationError, requireEnv, type Environment } from '../shared/environment.ts';
+import { outboxPublisher } from '../shared/outbox.ts';
 import { createLogger, createMetrics } from '../shared/observability.ts';
 import { paypleCredentialsFromSecret } from '../shared/payple.ts';
-import { documentClient, DynamoBillingStore } from '../store/dynamo-billing-store.ts';
+import { DynamoBillingStore } from '../store/dynamo-billing-store.ts';
 import { createWebhookHandler } from './webhook.ts';
 
 /** Shorter path secrets could be guessed; the stack generates 64 letters and digits. */
@@ -39,13 +38,7 @@ const [pathSecret, credentials] = await Promise.all([
 
 export const handler = createWebhookHandler({
   store: new DynamoBillingStore(dynamo, settings.tables),
-  publisher: new OutboxPublisher({
-    eventBridge: new EventBridgeClient({}),
-    eventBusName: settings.eventBusName,
-    documents: documentClient(dynamo),
-    outboxTable: settings.tables.outbox,
-    onFailure: (eventIds) => logger.warn('events left in the outbox for the relay', { eventIds }),
-  }),
+  publisher: outboxPublisher(settings, dynamo, logger),
   dunningPolicy: settings.dunningPolicy,
   partnerId: credentials.cstId,
   pathSecret,
