@@ -14,6 +14,7 @@ export const adminRoutes = [
   'GET    /__sandbox/billing-keys                 every billing key',
   'POST   /__sandbox/billing-keys                 {card|account: name or number, payerName?, ...} -> {PCD_PAYER_ID, ...}',
   'POST   /__sandbox/billing-keys/{id}/terminate  end a key in "Payple admin" (sends a PUSERDEL webhook)',
+  'PUT    /__sandbox/billing-keys/{id}/instrument {card|account: name or number}: another card behind the key',
   'GET    /__sandbox/faults                       active faults',
   'POST   /__sandbox/faults                       {kind, ...match, times?} -> {id, ...}',
   'DELETE /__sandbox/faults/{id}                  remove one fault',
@@ -56,6 +57,12 @@ async function route(admin: SandboxAdmin, method: string, url: URL, body: string
     case 'POST billing-keys': {
       if (id === undefined) return jsonReply(admin.createBillingKey(parseJsonObject(body) ?? {}), 201);
       if (action === 'terminate') return jsonReply(admin.terminateBillingKey(id));
+      return notFound();
+    }
+    case 'PUT billing-keys': {
+      if (id !== undefined && action === 'instrument') {
+        return jsonReply(admin.setBillingKeyInstrument(id, parseJsonObject(body) ?? {}));
+      }
       return notFound();
     }
     case 'GET faults':

@@ -52,6 +52,19 @@ export const createBillingKeySchema = z
 
 export type CreateBillingKeyInput = z.input<typeof createBillingKeySchema>;
 
+export const setInstrumentSchema = z
+  .strictObject({
+    /** For a card key: a `testCards` name (`insufficientFunds`) or a card number. */
+    card: z.string().min(1).optional(),
+    /** For an account key: a `testAccounts` name (`closed`) or an account number. */
+    account: z.string().min(1).optional(),
+  })
+  .refine((input) => (input.card === undefined) !== (input.account === undefined), {
+    message: 'give exactly one of card or account',
+  });
+
+export type SetInstrumentInput = z.input<typeof setInstrumentSchema>;
+
 export interface LookupUsage {
   readonly cstId: string;
   /** Lookups counted in the current (rolling) window. */
@@ -71,6 +84,12 @@ export interface SandboxAdmin {
   createBillingKey(input: CreateBillingKeyInput): BillingKeyView;
   /** Ends a key "in Payple's admin": it stops working and a PUSERDEL webhook is sent. */
   terminateBillingKey(payerId: string): BillingKeyView;
+  /**
+   * Puts another card (or account) of the same pay type behind an active key, so its next charges
+   * follow that test number's outcome: `{card: 'insufficientFunds'}` makes a working key decline.
+   * No webhook: at Payple the key simply starts being refused by the issuer.
+   */
+  setBillingKeyInstrument(payerId: string, input: SetInstrumentInput): BillingKeyView;
   addFault(spec: FaultSpec): Fault;
   faults(): Fault[];
   removeFault(id: string): boolean;
@@ -177,6 +196,26 @@ export function createAdmin(core: SandboxCore): SandboxAdmin {
           PCD_PAYER_NO: key.payer.payerNo,
         },
       });
+      return view(key);
+    },
+    setBillingKeyInstrument(payerId, input) {
+      const parsed = setInstrumentSchema.safeParse(input);
+      if (!parsed.success) throw new AdminError(400, z.prettifyError(parsed.error));
+      const key = core.ledger.billingKeys().find((candidate) => candidate.payerId === payerId);
+      if (!key) throw new AdminError(404, 'no such billing key');
+      if (key.status === 'deleted') throw new AdminError(400, 'the billing key is deleted');
+      const { card, account } = parsed.data;
+      const payType: PayType = card === undefined ? 'transfer' : 'card';
+      if (payType !== key.instrument.payType) {
+        throw new AdminError(
+          400,
+          `the key holds ${key.instrument.payType === 'card' ? 'a card: give card' : 'an account: give account'}`,
+        );
+      }
+      core.ledger.replaceInstrument(
+        key,
+        instrumentFor(payType, resolveNumber(payType, card ?? account ?? '')),
+      );
       return view(key);
     },
     addFault(spec) {

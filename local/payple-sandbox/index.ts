@@ -14,13 +14,20 @@ import type { AddressInfo } from 'node:net';
 import { createAdmin, type SandboxAdmin } from './admin.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { defaultPartner, SandboxCore, type SandboxPartner } from './core.ts';
+import type { LedgerSnapshot } from './ledger.ts';
 import { SandboxServer } from './server.ts';
 
 export type { Clock } from './clock.ts';
 export type { SandboxPartner } from './core.ts';
 export { defaultPartner } from './core.ts';
-export type { SandboxAdmin, BillingKeyView, CreateBillingKeyInput, LookupUsage } from './admin.ts';
-export type { LedgerEntry, RefundRecord, ChargeOrigin } from './ledger.ts';
+export type {
+  SandboxAdmin,
+  BillingKeyView,
+  CreateBillingKeyInput,
+  LookupUsage,
+  SetInstrumentInput,
+} from './admin.ts';
+export type { LedgerEntry, LedgerSnapshot, RefundRecord, ChargeOrigin } from './ledger.ts';
 export type { Fault, FaultKind, FaultSpec, Operation } from './faults.ts';
 export type { WebhookDelivery, WebhookStatus } from './webhooks.ts';
 export { adminRoutes } from './admin-http.ts';
@@ -56,6 +63,10 @@ export interface RunningPaypleSandbox {
   readonly port: number;
   /** In-process handle to what the `/__sandbox/` HTTP API does. */
   readonly admin: SandboxAdmin;
+  /** Billing keys and charges as JSON-safe data (what `npm start` keeps in its data folder). */
+  snapshot(): LedgerSnapshot;
+  /** Replaces every billing key and charge with a snapshot's; tokens, faults and the rest stay. */
+  restore(snapshot: LedgerSnapshot): void;
   /** Closes the server, aborts hanging requests, cancels pending webhooks; never hangs. */
   stop(): Promise<void>;
 }
@@ -98,6 +109,10 @@ export async function startPaypleSandbox(options: PaypleSandboxOptions = {}): Pr
     url: core.url,
     port,
     admin,
+    snapshot: () => core.ledger.snapshot(),
+    restore: (snapshot) => {
+      core.ledger.restore(snapshot);
+    },
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) =>

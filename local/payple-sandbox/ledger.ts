@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PayType, PaypleStatus } from './codes.ts';
-import type { Instrument } from './instruments.ts';
+import { instrumentFor, type Instrument } from './instruments.ts';
 import { kstDate, kstDateTime } from './kst.ts';
 
 /** Customer fields a registration or charge carries along (answered back, never checked). */
@@ -21,7 +21,11 @@ export const noPayerFields: PayerFields = { payerNo: '', payerName: '', payerHp:
 export interface BillingKey {
   readonly payerId: string;
   readonly cstId: string;
-  readonly instrument: Instrument;
+  /**
+   * The card or account behind the key. The admin may swap it for another of the same pay type (a
+   * reissued card, or a test that wants the key's next charge to decline); the key stays the same.
+   */
+  instrument: Instrument;
   readonly payer: PayerFields;
   readonly createdAt: number;
   status: 'active' | 'deleted';
@@ -151,6 +155,21 @@ function digits(count: number): string {
   return out;
 }
 
+/**
+ * What the ledger remembers, as plain JSON: the local stack saves it in its data folder so billing
+ * keys and payments outlive a restart, as they do at Payple. Tokens, windows, faults, webhooks and
+ * lookup counts are not part of it: they are short-lived, as after a Payple restart.
+ */
+export interface LedgerSnapshot {
+  readonly version: 1;
+  readonly oidCounter: number;
+  readonly billingKeys: readonly (Omit<BillingKey, 'instrument'> & {
+    readonly payType: PayType;
+    readonly number: string;
+  })[];
+  readonly charges: readonly ChargeRecord[];
+}
+
 export class Ledger {
   readonly #keys = new Map<string, BillingKey>();
   /** Keyed by `${cstId}\n${oid}`: OIDs are unique per partner. */
@@ -183,6 +202,14 @@ export class Ledger {
   /** Forgets a key that was never issued (a window payment that took no money). */
   discardBillingKey(payerId: string): void {
     this.#keys.delete(payerId);
+  }
+
+  /** Puts another card or account of the same pay type behind an active key. */
+  replaceInstrument(key: BillingKey, instrument: Instrument): void {
+    if (instrument.payType !== key.instrument.payType) {
+      throw new RangeError(`a ${key.instrument.payType} key cannot hold a ${instrument.payType}`);
+    }
+    key.instrument = instrument;
   }
 
   deleteBillingKey(key: BillingKey, by: 'PUSERDEL' | 'admin', now: number): void {
@@ -260,6 +287,31 @@ export class Ledger {
   clear(): void {
     this.#keys.clear();
     this.#charges.clear();
+  }
+
+  snapshot(): LedgerSnapshot {
+    return structuredClone({
+      version: 1,
+      oidCounter: this.#oidCounter,
+      billingKeys: [...this.#keys.values()].map(({ instrument, ...key }) => ({
+        ...key,
+        payType: instrument.payType,
+        number: instrument.number,
+      })),
+      charges: [...this.#charges.values()],
+    });
+  }
+
+  /** Replaces every key and charge with the snapshot's. */
+  restore(snapshot: LedgerSnapshot): void {
+    this.clear();
+    this.#oidCounter = snapshot.oidCounter;
+    for (const { payType, number, ...key } of structuredClone(snapshot.billingKeys)) {
+      this.#keys.set(key.payerId, { ...key, instrument: instrumentFor(payType, number) });
+    }
+    for (const charge of structuredClone(snapshot.charges)) {
+      this.#charges.set(`${charge.cstId}\n${charge.oid}`, charge);
+    }
   }
 }
 
