@@ -13,6 +13,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEMO_PLANS, planCatalogSchema, type PlanOffer } from '../functions/billing/catalog.ts';
 import { dunningPolicy } from '../functions/billing/dunning.ts';
 import { paypleHosts } from '../functions/payple/hosts.ts';
 import { parseScheduleExpression } from '../local/schedule-expression.ts';
@@ -65,6 +66,33 @@ const redirectUrl = z.string().refine(
   },
   { error: 'must be an https URL (http only for localhost), without credentials or fragment' },
 );
+
+/**
+ * Where browsers and Payple reach the HTTP API: an https URL, optionally with a path prefix (a
+ * reverse proxy that strips it), never a query, fragment or trailing slash. The checkout and return
+ * functions build `PCD_RST_URL` and the result pages from it, never from a request's Host header.
+ */
+const publicBaseUrl = z.string().refine(
+  (value) => {
+    const url = parsedUrl(value);
+    return (
+      url !== undefined &&
+      url.protocol === 'https:' &&
+      url.username === '' &&
+      url.password === '' &&
+      url.search === '' &&
+      url.hash === '' &&
+      !value.endsWith('/')
+    );
+  },
+  { error: 'must be an https URL such as https://pay.example.com (no query, fragment or trailing slash)' },
+);
+
+/**
+ * Lambda holds at most 4 KB of environment variables per function. The checkout function carries
+ * the plan catalog and the redirect allow-list besides about 1 KB of table names, ARNs and hosts.
+ */
+export const MAX_CHECKOUT_SETTINGS_BYTES = 3000;
 
 const REFERER_HINT = "the https origin registered in Payple's partner admin, e.g. https://shop.example.com";
 
@@ -154,8 +182,40 @@ export const billingConfigInput = z
         email: z.email().optional(),
       })
       .prefault({}),
+    api: z
+      .strictObject({
+        /**
+         * The HTTP API stage's default route throttling: each route gets this steady rate (requests
+         * per second) and burst; above it API Gateway answers 429 without invoking a function.
+         */
+        throttle: z
+          .strictObject({
+            rateLimit: z.int().min(1).max(10_000).default(50),
+            burstLimit: z.int().min(1).max(5_000).default(100),
+          })
+          .prefault({}),
+        /**
+         * Maps the host of `checkout.publicBaseUrl` to the API as an API Gateway custom domain with
+         * this ACM certificate (in the stack's region). Without it, point that URL at the API yourself.
+         */
+        customDomain: z
+          .strictObject({
+            certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/, {
+              error: 'must be the ARN of an ACM certificate, arn:aws:acm:<region>:<account>:certificate/<id>',
+            }),
+          })
+          .optional(),
+      })
+      .prefault({}),
     checkout: z
       .strictObject({
+        /**
+         * Where customers' browsers reach the HTTP API (a custom domain mapped to it, or a reverse
+         * proxy in front of it). Default: the API's own `execute-api` URL. Required in prod.
+         */
+        publicBaseUrl: publicBaseUrl.optional(),
+        /** The plans customers can buy (`functions/billing/catalog.ts`). Default outside prod: the demo plans. */
+        plans: planCatalogSchema.optional(),
         /** The only pages the return function redirects the customer's browser to (no open redirect). */
         allowedRedirectUrls: z.array(redirectUrl).default([]),
       })
@@ -183,6 +243,42 @@ export const billingConfigInput = z
         message: `a Payple double is not allowed for live charging or the ${PRODUCTION_STAGE} stage (live always uses ${paypleHosts.live})`,
       });
     }
+    if (production && config.checkout.publicBaseUrl === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checkout', 'publicBaseUrl'],
+        message: `is required in the ${PRODUCTION_STAGE} stage: the stable https URL customers and Payple reach the API at (a custom domain), not the generated execute-api URL`,
+      });
+    }
+    if (config.api.customDomain !== undefined) {
+      const base = config.checkout.publicBaseUrl;
+      if (base === undefined || new URL(base).pathname !== '/') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['api', 'customDomain'],
+          message:
+            'needs checkout.publicBaseUrl without a path (https://pay.example.com): its host is the domain mapped to the API',
+        });
+      }
+    }
+    if (production && config.checkout.plans === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checkout', 'plans'],
+        message: `is required in the ${PRODUCTION_STAGE} stage: the plans customers can buy (the demo plans are for development stages)`,
+      });
+    }
+    const settingsBytes = Buffer.byteLength(
+      JSON.stringify(config.checkout.plans ?? DEMO_PLANS) +
+        JSON.stringify(config.checkout.allowedRedirectUrls),
+    );
+    if (settingsBytes > MAX_CHECKOUT_SETTINGS_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checkout', 'plans'],
+        message: `with checkout.allowedRedirectUrls takes ${settingsBytes} bytes as JSON; Lambda holds 4 KB of environment per function, so at most ${MAX_CHECKOUT_SETTINGS_BYTES} (shorten descriptions or goods names)`,
+      });
+    }
     if (production) {
       config.checkout.allowedRedirectUrls.forEach((value, index) => {
         if (new URL(value).protocol !== 'https:') {
@@ -198,9 +294,12 @@ export const billingConfigInput = z
 
 export type BillingConfigInput = z.input<typeof billingConfigInput>;
 
-/** The validated configuration, with the Payple host resolved. */
-export type BillingConfig = z.output<typeof billingConfigInput> & {
+type ParsedConfig = z.output<typeof billingConfigInput>;
+
+/** The validated configuration, with the Payple host and the plan catalog resolved. */
+export type BillingConfig = Omit<ParsedConfig, 'checkout'> & {
   readonly payple: { readonly host: string };
+  readonly checkout: Omit<ParsedConfig['checkout'], 'plans'> & { readonly plans: readonly PlanOffer[] };
   readonly production: boolean;
 };
 
@@ -220,6 +319,8 @@ export function parseBillingConfig(input: unknown): BillingConfig {
   return {
     ...config,
     payple: { ...config.payple, host: config.payple.host ?? paypleHosts[config.payple.environment] },
+    // Outside prod only (prod requires plans): the catalog `npm start` offers.
+    checkout: { ...config.checkout, plans: config.checkout.plans ?? DEMO_PLANS },
     production: config.stage === PRODUCTION_STAGE,
   };
 }

@@ -1,5 +1,6 @@
 import {
   Annotations,
+  Aws,
   CfnOutput,
   CrossStackReferences,
   Duration,
@@ -8,7 +9,7 @@ import {
   Validations,
   type StackProps,
 } from 'aws-cdk-lib';
-import { GraphWidget, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { GraphWidget, MathExpression, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,6 +17,7 @@ import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { BillingConfig } from '../config.ts';
 import { BillingFunction } from '../constructs/billing-function.ts';
+import { EdgeApi } from '../constructs/edge-api.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import {
   CHARGER_TIMEOUT_SECONDS,
@@ -45,18 +47,27 @@ const MAX_ALARM_PERIOD = Duration.days(1);
 /** Charge bursts follow the dispatcher runs (every 10 minutes by default): count per 10 minutes. */
 const CHARGE_PERIOD = Duration.minutes(10);
 
-/**
- * Functions of the engine by name (the folder under `functions/`). Slots for those still to come
- * are marked `TODO(<issue>)` below.
- */
-export type FunctionName = 'charger' | 'dispatcher' | 'reconciler';
+/** Functions of the engine by name (the folder under `functions/`). */
+export type FunctionName = 'charger' | 'dispatcher' | 'reconciler' | 'checkout' | 'return' | 'webhook';
 
 /**
- * The functions, their triggers, the alarms and the dashboard. Holds no state: it can be destroyed
- * and deployed again without touching a payment.
+ * API Gateway's own limit for an integration is 30 s: the return function (PUSERINFO, then a
+ * lookup or the CERT confirm) must answer inside it.
+ */
+const RETURN_TIMEOUT = Duration.seconds(29);
+/** Payple expects the webhook's answer within 10 s; the browser's checkout call is one partner auth. */
+const EDGE_TIMEOUT = Duration.seconds(10);
+
+/**
+ * The functions, their triggers, the HTTP API, the alarms and the dashboard. Holds no state: it can
+ * be destroyed and deployed again without touching a payment (the API's generated URL changes then:
+ * prod sets `checkout.publicBaseUrl` to a custom domain).
  */
 export class StatelessStack extends Stack {
   readonly functions: Readonly<Record<FunctionName, BillingFunction>>;
+  readonly api: EdgeApi;
+  /** Where browsers and Payple reach the API: `checkout.publicBaseUrl`, or the API's own URL. */
+  readonly publicBaseUrl: string;
   readonly monitoring: Monitoring;
   /** Where EventBridge Scheduler puts invocations it could not deliver after its retries. */
   readonly scheduleDeadLetterQueue: Queue;
@@ -67,6 +78,7 @@ export class StatelessStack extends Stack {
     CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
     const { config, resources } = props;
     const logRetention = config.logRetentionDays;
+    const prefix = id.replace(/-Stateless$/, '');
 
     this.scheduleDeadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', {
       retentionPeriod: Duration.days(14),
@@ -157,17 +169,105 @@ export class StatelessStack extends Stack {
       });
     const reconcilerGap = this.schedule(reconciler, 'reconciler', config.schedules.reconciler);
 
-    // TODO(edge): checkout, return and webhook functions behind one HttpApi (routes from
-    //   lib/resources.ts `routes`, payload 2.0, stage throttling, access logs). The webhook reads
-    //   resources.webhookPathSecret at run time (useSecret) and compares it in constant time; it
-    //   draws on the same lookup budget (CONTROL_TABLE as above); the return function gets
-    //   config.checkout.allowedRedirectUrls.
+    // --- The HTTP edge: subscribe page, checkout, payment return, Payple webhook ------------------
+    const domain = config.api.customDomain;
+    const publicUrl = config.checkout.publicBaseUrl;
+    this.api = new EdgeApi(this, 'Edge', {
+      apiName: prefix,
+      throttle: config.api.throttle,
+      logRetention,
+      // Validated: a custom domain comes with a publicBaseUrl without a path; its host is the domain.
+      ...(domain && publicUrl
+        ? { customDomain: { domainName: new URL(publicUrl).hostname, certificateArn: domain.certificateArn } }
+        : {}),
+    });
+    this.publicBaseUrl = publicUrl ?? this.api.httpApi.apiEndpoint;
+    this.warnOnRefererMismatch(config);
+    const browserSettings = {
+      PUBLIC_BASE_URL: this.publicBaseUrl,
+      ALLOWED_REDIRECT_URLS: JSON.stringify(config.checkout.allowedRedirectUrls),
+    };
 
-    this.functions = { charger, dispatcher, reconciler };
+    /** Serves the subscribe and result pages and starts checkouts (functions/checkout/handler.ts). */
+    const checkout = new BillingFunction(this, 'Checkout', {
+      name: 'checkout',
+      description:
+        'Subscribe and result pages; POST /checkout records a session and authorises the Payple window',
+      timeout: EDGE_TIMEOUT,
+      logRetention,
+    })
+      .useTable('CHECKOUT_SESSIONS_TABLE', resources.tables.checkoutSessions, {
+        items: ['PutItem', 'UpdateItem'],
+      })
+      // A replacement checkout reads the subscription it replaces the payment method of.
+      .useTable('SUBSCRIPTIONS_TABLE', resources.tables.subscriptions, { items: ['GetItem'] })
+      // Required by the handler's store adapter, never read or written by the checkout.
+      .useTable('PAYMENTS_TABLE', resources.tables.payments, {})
+      .useTable('OUTBOX_TABLE', resources.tables.outbox, {})
+      .useSecret('PAYPLE_SECRET_ID', resources.paypleCredentials)
+      .useSettings({
+        ...paypleSettings,
+        ...browserSettings,
+        PLANS: JSON.stringify(config.checkout.plans),
+      });
+
+    /** Completes a checkout from the window's result, always 303 (functions/return/handler.ts). */
+    const paymentReturn = new BillingFunction(this, 'Return', {
+      name: 'return',
+      description:
+        'PCD_RST_URL: confirms the window result with Payple, creates the subscription, redirects (303)',
+      timeout: RETURN_TIMEOUT,
+      logRetention,
+    })
+      .useTable('CHECKOUT_SESSIONS_TABLE', resources.tables.checkoutSessions, {
+        items: ['GetItem', 'UpdateItem'],
+      })
+      .useTable('SUBSCRIPTIONS_TABLE', resources.tables.subscriptions, { items: ['GetItem', 'PutItem'] })
+      .useTable('PAYMENTS_TABLE', resources.tables.payments, { items: ['GetItem', 'PutItem'] })
+      .useTable('OUTBOX_TABLE', resources.tables.outbox, { items: ['PutItem', 'BatchWriteItem'] })
+      // The first payment's lookup draws on the reconciler's shared budget.
+      .useTable('CONTROL_TABLE', resources.tables.control, {
+        items: ['BatchGetItem', 'PutItem', 'ConditionCheckItem'],
+      })
+      .useEventBus('EVENT_BUS_NAME', resources.eventBus)
+      // A registration's first charge job goes out at once instead of at the dispatcher's next run.
+      .useQueue('BILLING_QUEUE_URL', resources.queues.billing)
+      .useSecret('PAYPLE_SECRET_ID', resources.paypleCredentials)
+      .useSettings({
+        ...paypleSettings,
+        ...browserSettings,
+        DUNNING_RETRY_DAYS: settlementSettings.DUNNING_RETRY_DAYS,
+        LOOKUP_BUDGET_PER_10_MINUTES: String(config.reconciler.lookupBudgetPer10Minutes),
+      });
+
+    /** Payple's webhook: settles matching successes, records refunds (functions/webhook/handler.ts). */
+    const webhook = new BillingFunction(this, 'Webhook', {
+      name: 'webhook',
+      description:
+        "Payple's webhook behind its path secret: settles matching results, records refunds and key terminations",
+      timeout: EDGE_TIMEOUT,
+      logRetention,
+    })
+      .useTable('SUBSCRIPTIONS_TABLE', resources.tables.subscriptions, {
+        items: ['GetItem', 'PutItem'],
+        // A key terminated in Payple's admin names a billing key, not a subscription.
+        indexes: { byBillingKey: ['Query'] },
+      })
+      .useTable('PAYMENTS_TABLE', resources.tables.payments, { items: ['GetItem', 'PutItem'] })
+      .useTable('OUTBOX_TABLE', resources.tables.outbox, { items: ['PutItem', 'BatchWriteItem'] })
+      .useEventBus('EVENT_BUS_NAME', resources.eventBus)
+      .useSecret('WEBHOOK_SECRET_ID', resources.webhookPathSecret)
+      // Only the partner id (cstId) is used: the webhook never calls Payple.
+      .useSecret('PAYPLE_SECRET_ID', resources.paypleCredentials)
+      .useSettings({ DUNNING_RETRY_DAYS: settlementSettings.DUNNING_RETRY_DAYS });
+
+    this.api.serve({ checkout, return: paymentReturn, webhook });
+
+    this.functions = { charger, dispatcher, reconciler, checkout, return: paymentReturn, webhook };
 
     // --- Alarms ----------------------------------------------------------------------------------
     const monitoring = new Monitoring(this, 'Monitoring', {
-      prefix: id.replace(/-Stateless$/, ''),
+      prefix,
       ...(config.alarms.email ? { alarmEmail: config.alarms.email } : {}),
       production: config.production,
     });
@@ -268,10 +368,130 @@ export class StatelessStack extends Stack {
     });
     this.heartbeat(reconciler, 'ReconcilerNotRunning', reconcilerGap);
 
+    const five = Duration.minutes(5);
+    monitoring.alarm({
+      name: 'CheckoutErrors',
+      summary:
+        'Checkout invocations failed as a whole (cold start, secret, timeout): customers cannot open the subscribe page or start a checkout.',
+      metric: checkout.function.metricErrors({ period: five, statistic: 'Sum' }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'CheckoutPaypleConfigurationErrors',
+      summary:
+        'Payple refused our configuration when authorising a payment window (Referer, credentials): nobody can subscribe.',
+      metric: checkout.metric('PaypleConfigurationErrors', { period: five }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'ReturnErrors',
+      summary:
+        'Payment return invocations failed as a whole (cold start, secret, timeout): customers coming back from the Payple window see an API error.',
+      metric: paymentReturn.function.metricErrors({ period: five, statistic: 'Sum' }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'CheckoutPaymentsNeedReview',
+      summary:
+        'A payment window may have taken money that no subscription records (OID in the return log): a person must check it at Payple.',
+      metric: paymentReturn.metric('CheckoutPaymentsNeedReview', { period: five }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'WebhookErrors',
+      summary:
+        "Webhook invocations failed as a whole (cold start, secrets, timeout): Payple's notifications are not applied; the reconciler looks outcomes up meanwhile.",
+      metric: webhook.function.metricErrors({ period: five, statistic: 'Sum' }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'WebhookContradictions',
+      summary:
+        'Payple reported an outcome that contradicts a settled payment (money may have moved that we count otherwise): nothing was changed; check Payple.',
+      metric: webhook.metric('WebhookContradictions', { period: five }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'WebhookRefundsRefused',
+      summary:
+        'Payple reported a refund we could not record (beyond the amount, unsettled payment, another key): the ledger and Payple disagree.',
+      metric: webhook.metric('WebhookRefundsRefused', { period: five }),
+      threshold: 1,
+    });
+    monitoring.alarm({
+      name: 'ApiServerErrorRate',
+      summary:
+        "At least 5% of HTTP API requests got a 5xx (not counting the checkout closed for the banks' night) in 2 of 3 five-minute periods.",
+      metric: this.apiServerErrorRate(checkout, five),
+      threshold: 5,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+    });
+
     this.dashboard(billingQueue, billingDeadLetter);
     monitoring.addAlarmStatus();
 
     new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.topic.topicArn });
+    new CfnOutput(this, 'ApiUrl', {
+      description: "The HTTP API's generated URL (execute-api)",
+      value: this.api.httpApi.apiEndpoint,
+    });
+    new CfnOutput(this, 'PublicBaseUrl', {
+      description: 'Where the functions tell browsers to go (checkout.publicBaseUrl, or ApiUrl)',
+      value: this.publicBaseUrl,
+    });
+    new CfnOutput(this, 'SubscribePageUrl', { value: `${this.publicBaseUrl}/subscribe` });
+    new CfnOutput(this, 'WebhookUrlTemplate', {
+      description:
+        "Register in Payple's partner admin with {secret} replaced by the output of WebhookSecretCommand (docs/deploy.md)",
+      value: `${this.publicBaseUrl}/webhooks/payple/{secret}`,
+    });
+    new CfnOutput(this, 'WebhookSecretCommand', {
+      description: 'Prints the webhook path secret (the value never appears in a template or output)',
+      value: `aws secretsmanager get-secret-value --region ${Aws.REGION} --secret-id ${resources.webhookPathSecret.secretArn} --query SecretString --output text`,
+    });
+    new CfnOutput(this, 'ApiAccessLogGroup', { value: this.api.accessLogs.logGroupName });
+    if (this.api.customDomain) {
+      new CfnOutput(this, 'CustomDomainTarget', {
+        description:
+          "Point a DNS record of the public URL's host here (CNAME, or a Route 53 alias with CustomDomainHostedZoneId)",
+        value: this.api.customDomain.regionalDomainName,
+      });
+      new CfnOutput(this, 'CustomDomainHostedZoneId', { value: this.api.customDomain.regionalHostedZoneId });
+    }
+  }
+
+  /**
+   * Percentage of the API's requests answered 5xx per period. The checkout's deliberate 503 during
+   * the banks' night (`CheckoutsClosedForMaintenance`) is not an error; Payple being unreachable
+   * (503) or refusing us (502) is, as are Lambda failures, timeouts and the webhook's 500.
+   */
+  private apiServerErrorRate(checkout: BillingFunction, period: Duration): MathExpression {
+    const { httpApi } = this.api;
+    return new MathExpression({
+      label: 'API 5xx (%)',
+      period,
+      expression: 'IF(requests > 0, 100 * (FILL(errors, 0) - FILL(closed, 0)) / requests, 0)',
+      usingMetrics: {
+        requests: httpApi.metricCount({ period, statistic: 'Sum' }),
+        errors: httpApi.metricServerError({ period, statistic: 'Sum' }),
+        closed: checkout.metric('CheckoutsClosedForMaintenance', { period }),
+      },
+    });
+  }
+
+  /**
+   * Payple checks the Referer of its server calls and the page that opens its window against the
+   * domain registered for the partner (`AUTH0004` live, `AUTH0007` test): pages served on another
+   * origin than `payple.referer` fail at the window. Only a warning: the registration is Payple's.
+   */
+  private warnOnRefererMismatch(config: BillingConfig): void {
+    const base = config.checkout.publicBaseUrl;
+    if (base === undefined || new URL(base).origin === config.payple.referer) return;
+    Annotations.of(this).addWarningV2(
+      'payple-billing:refererMismatch',
+      `checkout.publicBaseUrl (${new URL(base).origin}) is not payple.referer (${config.payple.referer}): Payple refuses windows opened on a domain that is not registered for the partner (docs/deploy.md)`,
+    );
   }
 
   /**
@@ -355,6 +575,54 @@ export class StatelessStack extends Stack {
           billingDeadLetter.metricApproximateNumberOfMessagesVisible({ period: five, label: 'dead letters' }),
         ],
         right: [billingQueue.metricApproximateAgeOfOldestMessage({ period: five, label: 'oldest (s)' })],
+      }),
+    );
+    const { checkout, return: paymentReturn, webhook } = this.functions;
+    const { httpApi } = this.api;
+    this.monitoring.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Browser checkout',
+        width: 12,
+        left: [
+          ...sums(checkout, [
+            'SubscribePagesServed',
+            'CheckoutSessionsCreated',
+            'CheckoutsRefused',
+            'CheckoutsClosedForMaintenance',
+            'PaypleUnavailable',
+            'PaypleConfigurationErrors',
+          ]),
+          ...sums(paymentReturn, ['CheckoutsCompleted', 'CheckoutsFailed', 'CheckoutPaymentsNeedReview']),
+        ],
+      }),
+      new GraphWidget({
+        title: 'Payple webhook',
+        width: 12,
+        left: sums(webhook, [
+          'WebhookPaymentsSettled',
+          'WebhookDuplicates',
+          'WebhookLookupsScheduled',
+          'WebhookRefundsRecorded',
+          'WebhookKeyTerminations',
+          'WebhooksAcknowledged',
+          'WebhooksRejected',
+        ]),
+        right: sums(webhook, ['WebhookContradictions', 'WebhookRefundsRefused']),
+      }),
+    );
+    this.monitoring.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'HTTP API',
+        width: 24,
+        left: [
+          httpApi.metricCount({ period: five, statistic: 'Sum', label: 'requests' }),
+          httpApi.metricClientError({ period: five, statistic: 'Sum', label: '4xx (429: throttled)' }),
+          httpApi.metricServerError({ period: five, statistic: 'Sum', label: '5xx' }),
+        ],
+        right: [
+          httpApi.metricLatency({ period: five, statistic: 'p99', label: 'latency p99 (ms)' }),
+          httpApi.metricIntegrationLatency({ period: five, statistic: 'p99', label: 'integration p99 (ms)' }),
+        ],
       }),
     );
     this.monitoring.dashboard.addWidgets(

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/constructs/billing-function.ts';
@@ -14,14 +14,21 @@ beforeAll(() => {
   ref = refs(app);
 }, SYNTH_TIMEOUT_MS);
 
+interface MetricStat {
+  Metric: { Namespace: string; MetricName: string; Dimensions?: { Name: string; Value: unknown }[] };
+  Period: number;
+  Stat: string;
+}
+
 interface AlarmProps {
   AlarmName: string;
   AlarmDescription: string;
-  Namespace: string;
-  MetricName: string;
+  Namespace?: string;
+  MetricName?: string;
   Dimensions?: { Name: string; Value: unknown }[];
-  Statistic: string;
-  Period: number;
+  Statistic?: string;
+  Period?: number;
+  Metrics?: { Id: string; Expression?: string; MetricStat?: MetricStat; ReturnData: boolean }[];
   Threshold: number;
   ComparisonOperator: string;
   EvaluationPeriods: number;
@@ -34,13 +41,35 @@ interface AlarmProps {
 const alarms = () =>
   resourcesOf(app.stateless, 'AWS::CloudWatch::Alarm').map((a) => a.Properties as unknown as AlarmProps);
 
-/** What an alarm watches and when it fires, with references named. */
+const metricName = (namespace: string, name: string, dimensions: { Name: string; Value: unknown }[] = []) =>
+  `${namespace} ${name} ${JSON.stringify(Object.fromEntries(dimensions.map((d) => [d.Name, ref.name(d.Value)])))}`;
+
+/**
+ * What an alarm watches and when it fires, with references named. A metric math alarm shows its
+ * expression and each metric it uses (`id = namespace name dimensions statistic`).
+ */
 function watch(alarm: AlarmProps) {
-  const dimensions = Object.fromEntries((alarm.Dimensions ?? []).map((d) => [d.Name, ref.name(d.Value)]));
   const comparison = alarm.ComparisonOperator === 'LessThanThreshold' ? '<' : '>=';
+  const when = `${comparison} ${alarm.Threshold}`;
+  const of = `in ${alarm.DatapointsToAlarm} of ${alarm.EvaluationPeriods}`;
+  if (alarm.Metrics) {
+    const [expression] = alarm.Metrics.filter((m) => m.ReturnData);
+    const used = alarm.Metrics.filter((m) => m.MetricStat);
+    return {
+      metric: [
+        expression!.Expression,
+        ...used.map(
+          (m) =>
+            `${m.Id} = ${metricName(m.MetricStat!.Metric.Namespace, m.MetricStat!.Metric.MetricName, m.MetricStat!.Metric.Dimensions)} ${m.MetricStat!.Stat}`,
+        ),
+      ].join('; '),
+      fires: `${when} per ${used[0]!.MetricStat!.Period}s ${of}`,
+      missing: alarm.TreatMissingData,
+    };
+  }
   return {
-    metric: `${alarm.Namespace} ${alarm.MetricName} ${JSON.stringify(dimensions)}`,
-    fires: `${alarm.Statistic} ${comparison} ${alarm.Threshold} per ${alarm.Period}s in ${alarm.DatapointsToAlarm} of ${alarm.EvaluationPeriods}`,
+    metric: metricName(alarm.Namespace!, alarm.MetricName!, alarm.Dimensions),
+    fires: `${alarm.Statistic} ${when} per ${alarm.Period}s ${of}`,
     missing: alarm.TreatMissingData,
   };
 }
@@ -125,7 +154,76 @@ describe('alarms', () => {
         fires: 'Sum < 1 per 600s in 1 of 1',
         missing: 'breaching',
       },
+      CheckoutErrors: {
+        metric: `AWS/Lambda Errors {"FunctionName":"function:checkout"}`,
+        fires: 'Sum >= 1 per 300s in 1 of 1',
+        missing: 'notBreaching',
+      },
+      CheckoutPaypleConfigurationErrors: {
+        metric: billing('PaypleConfigurationErrors', 'checkout'),
+        fires: 'Sum >= 1 per 300s in 1 of 1',
+        missing: 'notBreaching',
+      },
+      ReturnErrors: {
+        metric: `AWS/Lambda Errors {"FunctionName":"function:return"}`,
+        fires: 'Sum >= 1 per 300s in 1 of 1',
+        missing: 'notBreaching',
+      },
+      // The service name the return handler publishes under (createMetrics('return')).
+      CheckoutPaymentsNeedReview: {
+        metric: billing('CheckoutPaymentsNeedReview', 'return'),
+        fires: 'Sum >= 1 per 300s in 1 of 1',
+        missing: 'notBreaching',
+      },
+      WebhookErrors: {
+        metric: `AWS/Lambda Errors {"FunctionName":"function:webhook"}`,
+        fires: 'Sum >= 1 per 300s in 1 of 1',
+        missing: 'notBreaching',
+      },
+      WebhookContradictions: {
+        metric: billing('WebhookContradictions', 'webhook'),
+        fires: 'Sum >= 1 per 300s in 1 of 1',
+        missing: 'notBreaching',
+      },
+      WebhookRefundsRefused: {
+        metric: billing('WebhookRefundsRefused', 'webhook'),
+        fires: 'Sum >= 1 per 300s in 1 of 1',
+        missing: 'notBreaching',
+      },
+      // Percent of requests; the checkout's nightly 503 (closed for the banks' maintenance) is not an error.
+      ApiServerErrorRate: {
+        metric: [
+          'IF(requests > 0, 100 * (FILL(errors, 0) - FILL(closed, 0)) / requests, 0)',
+          'requests = AWS/ApiGateway Count {"ApiId":"api"} Sum',
+          'errors = AWS/ApiGateway 5xx {"ApiId":"api"} Sum',
+          `closed = ${billing('CheckoutsClosedForMaintenance', 'checkout')} Sum`,
+        ].join('; '),
+        fires: '>= 5 per 300s in 2 of 3',
+        missing: 'notBreaching',
+      },
     });
+  });
+
+  test('every engine metric an alarm reads is published by the function its service dimension names', () => {
+    const read = alarms().flatMap((alarm) =>
+      alarm.Metrics
+        ? alarm.Metrics.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []))
+        : [{ Namespace: alarm.Namespace!, MetricName: alarm.MetricName!, Dimensions: alarm.Dimensions }],
+    );
+    const engine = read.filter((metric) => metric.Namespace === METRICS_NAMESPACE);
+
+    expect(engine.length).toBeGreaterThan(0);
+    for (const metric of engine) {
+      const service = metric.Dimensions?.find((d) => d.Name === 'service')?.Value as string;
+      const folder = join(PROJECT_ROOT, 'functions', service);
+      const sources = readdirSync(folder)
+        .filter((file) => file.endsWith('.ts'))
+        .map((file) => readFileSync(join(folder, file), 'utf8'))
+        .join('\n');
+
+      expect(sources, `${service} ${metric.MetricName}`).toContain(`'${metric.MetricName}'`);
+      expect(sources).toContain(`createMetrics('${service}')`);
+    }
   });
 
   test('every alarm notifies the alarm topic when it fires and when it recovers', () => {
@@ -189,7 +287,7 @@ describe('the alarm topic', () => {
 });
 
 describe('the dashboard', () => {
-  test('shows the charge outcomes, the queues, the functions and the state of every alarm', () => {
+  test('shows the charge outcomes, the queues, the edge, the functions and the state of every alarm', () => {
     const [dashboard] = resourcesOf(app.stateless, 'AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard!.Properties.DashboardBody);
 
@@ -198,6 +296,13 @@ describe('the dashboard', () => {
       'ChargeOutcomesUnknown',
       'ApproximateAgeOfOldestMessage',
       'Errors',
+      'CheckoutSessionsCreated',
+      'CheckoutsCompleted',
+      'CheckoutPaymentsNeedReview',
+      'WebhookPaymentsSettled',
+      'WebhookContradictions',
+      'WebhookRefundsRefused',
+      '5xx',
     ]) {
       expect(body).toContain(metric);
     }

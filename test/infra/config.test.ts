@@ -2,14 +2,35 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { configFromContext, InvalidConfigurationError, parseBillingConfig } from '../../lib/config.ts';
+import { DEMO_PLANS, type PlanOffer } from '../../functions/billing/catalog.ts';
+import { allowedRedirectUrlsFrom, plansFrom, publicBaseUrlFrom } from '../../functions/checkout/config.ts';
+import type { Environment } from '../../functions/shared/environment.ts';
+import {
+  configFromContext,
+  InvalidConfigurationError,
+  MAX_CHECKOUT_SETTINGS_BYTES,
+  parseBillingConfig,
+} from '../../lib/config.ts';
 import { schedules } from '../../lib/resources.ts';
 import { synthesize, SYNTH_TIMEOUT_MS } from '../support/synth.ts';
 import { refs, resourcesOf } from './template-refs.ts';
 
 const referer = 'https://shop.example.com';
 const minimal = { payple: { referer } };
-const liveProd = { stage: 'prod', payple: { environment: 'live', referer } };
+const plan: PlanOffer = {
+  id: 'standard-monthly',
+  goodsName: 'Standard',
+  amount: 12_000,
+  interval: { unit: 'month', count: 1 },
+  payTypes: ['card'],
+  firstPayment: 'registration_only',
+};
+const certificate = 'arn:aws:acm:ap-northeast-2:123456789012:certificate/0f4bd9a2-6d1e-4c37';
+const liveProd = {
+  stage: 'prod',
+  payple: { environment: 'live', referer },
+  checkout: { publicBaseUrl: referer, plans: [plan] },
+};
 
 function problemsOf(input: unknown): string[] {
   try {
@@ -36,8 +57,26 @@ describe('defaults', () => {
       billing: { dunningRetryDays: [1, 3, 5, 7], monthGuard: true },
       reconciler: { lookupBudgetPer10Minutes: 900 },
       alarms: {},
-      checkout: { allowedRedirectUrls: [] },
+      api: { throttle: { rateLimit: 50, burstLimit: 100 } },
+      checkout: { allowedRedirectUrls: [], plans: DEMO_PLANS },
       logRetentionDays: 90,
+    });
+  });
+
+  test('a development stage may name its public URL, plans and redirect pages', () => {
+    const config = parseBillingConfig({
+      ...minimal,
+      checkout: {
+        publicBaseUrl: 'https://pay.example.com/billing',
+        plans: [plan],
+        allowedRedirectUrls: ['http://localhost:3000/done'],
+      },
+    });
+
+    expect(config.checkout).toEqual({
+      publicBaseUrl: 'https://pay.example.com/billing',
+      plans: [plan],
+      allowedRedirectUrls: ['http://localhost:3000/done'],
     });
   });
 
@@ -141,9 +180,106 @@ describe('a bad value fails with a message naming the field', () => {
       'an http redirect in prod',
       {
         ...liveProd,
-        checkout: { allowedRedirectUrls: ['https://shop.example.com/ok', 'http://localhost:3000/done'] },
+        checkout: {
+          ...liveProd.checkout,
+          allowedRedirectUrls: ['https://shop.example.com/ok', 'http://localhost:3000/done'],
+        },
       },
       'config.checkout.allowedRedirectUrls[1]: must be https in the prod stage',
+    ],
+    [
+      'a plan below the card minimum',
+      { ...minimal, checkout: { plans: [{ ...plan, amount: 50 }] } },
+      "config.checkout.plans[0].amount: card charges must be at least 100 KRW (Payple's minimum)",
+    ],
+    [
+      'a transfer plan above the transfer cap',
+      { ...minimal, checkout: { plans: [{ ...plan, payTypes: ['transfer'], amount: 3_000_000 }] } },
+      'config.checkout.plans[0].amount: transfer charges must be',
+    ],
+    [
+      'a plan billed every 11 years',
+      { ...minimal, checkout: { plans: [{ ...plan, interval: { unit: 'year', count: 11 } }] } },
+      'config.checkout.plans[0].interval.count: at most',
+    ],
+    [
+      'two plans with one id',
+      { ...minimal, checkout: { plans: [plan, plan] } },
+      'config.checkout.plans[1].id: duplicate plan id standard-monthly',
+    ],
+    ['an empty catalog', { ...minimal, checkout: { plans: [] } }, 'config.checkout.plans: at least one plan'],
+    [
+      'a plan without a first-payment mode',
+      { ...minimal, checkout: { plans: [{ ...plan, firstPayment: undefined }] } },
+      'config.checkout.plans[0].firstPayment:',
+    ],
+    [
+      'a catalog too large for a Lambda environment',
+      {
+        ...minimal,
+        checkout: {
+          plans: Array.from({ length: 40 }, (_, i) => ({
+            ...plan,
+            id: `plan-${i}`,
+            description: 'x'.repeat(60),
+          })),
+        },
+      },
+      `bytes as JSON; Lambda holds 4 KB of environment per function, so at most ${MAX_CHECKOUT_SETTINGS_BYTES}`,
+    ],
+    [
+      'prod without plans',
+      { ...liveProd, checkout: { publicBaseUrl: referer } },
+      'config.checkout.plans: is required in the prod stage',
+    ],
+    [
+      'prod without a public URL',
+      { ...liveProd, checkout: { plans: [plan] } },
+      'config.checkout.publicBaseUrl: is required in the prod stage',
+    ],
+    [
+      'a public URL on http',
+      { ...minimal, checkout: { publicBaseUrl: 'http://localhost:3000' } },
+      'config.checkout.publicBaseUrl: must be an https URL',
+    ],
+    [
+      'a public URL with a trailing slash',
+      { ...minimal, checkout: { publicBaseUrl: 'https://pay.example.com/' } },
+      'config.checkout.publicBaseUrl: must be an https URL',
+    ],
+    [
+      'a public URL with a query',
+      { ...minimal, checkout: { publicBaseUrl: 'https://pay.example.com?x=1' } },
+      'config.checkout.publicBaseUrl: must be an https URL',
+    ],
+    [
+      'a custom domain without a public URL',
+      { ...minimal, api: { customDomain: { certificateArn: certificate } } },
+      'config.api.customDomain: needs checkout.publicBaseUrl without a path',
+    ],
+    [
+      'a custom domain for a public URL with a path',
+      {
+        ...minimal,
+        api: { customDomain: { certificateArn: certificate } },
+        checkout: { publicBaseUrl: 'https://shop.example.com/billing' },
+      },
+      'config.api.customDomain: needs checkout.publicBaseUrl without a path',
+    ],
+    [
+      'a custom domain certificate that is not an ACM ARN',
+      { ...minimal, api: { customDomain: { certificateArn: 'shop.example.com' } } },
+      'config.api.customDomain.certificateArn: must be the ARN of an ACM certificate',
+    ],
+    [
+      'a throttle rate of 0',
+      { ...minimal, api: { throttle: { rateLimit: 0 } } },
+      'config.api.throttle.rateLimit:',
+    ],
+    [
+      'a burst above the account default',
+      { ...minimal, api: { throttle: { burstLimit: 6000 } } },
+      'config.api.throttle.burstLimit:',
     ],
     [
       'a retention CloudWatch does not offer',
@@ -200,13 +336,15 @@ describe('reading the configuration from the CDK context', () => {
 
 describe('a production configuration reaches the functions', () => {
   test(
-    'live host, settings, concurrency and a daily charge schedule with its heartbeat',
+    'live host, settings, concurrency, a daily charge schedule with its heartbeat, public URL, plans and throttling',
     () => {
       const prod = {
         ...liveProd,
         schedules: { dispatcher: 'cron(0 10 * * ? *)' },
         charger: { maxConcurrency: 8 },
         billing: { dunningRetryDays: [2, 4], monthGuard: false },
+        api: { throttle: { rateLimit: 20, burstLimit: 40 } },
+        checkout: { ...liveProd.checkout, allowedRedirectUrls: ['https://shop.example.com/billing/done'] },
       };
 
       const seen = synthesize(
@@ -217,6 +355,10 @@ describe('a production configuration reaches the functions', () => {
           const charger = stateless.Resources[ref.logicalId(built.stateless.functions.charger.function)]!;
           const variables = (charger.Properties!.Environment as { Variables: Record<string, unknown> })
             .Variables;
+          const checkout = stateless.Resources[ref.logicalId(built.stateless.functions.checkout.function)]!;
+          const checkoutVariables = (
+            checkout.Properties!.Environment as { Variables: Record<string, unknown> }
+          ).Variables;
           const [schedule] = resourcesOf(stateless, 'AWS::Scheduler::Schedule');
           const heartbeat = resourcesOf(stateless, 'AWS::CloudWatch::Alarm').find(
             (a) => a.Properties.AlarmName === 'PaypleBilling-prod-DispatcherNotRunning',
@@ -232,6 +374,14 @@ describe('a production configuration reaches the functions', () => {
               schedule!.Properties.Target as { RetryPolicy: { MaximumEventAgeInSeconds: number } }
             ).RetryPolicy.MaximumEventAgeInSeconds,
             heartbeatPeriod: heartbeat?.Properties.Period,
+            // Read back by the checkout's own cold-start readers, as the deployed function will.
+            checkout: [
+              publicBaseUrlFrom(checkoutVariables as Environment),
+              plansFrom(checkoutVariables as Environment),
+              allowedRedirectUrlsFrom(checkoutVariables as Environment),
+            ],
+            throttle: resourcesOf(stateless, 'AWS::ApiGatewayV2::Stage')[0]!.Properties.DefaultRouteSettings,
+            warnings: built.stateless.node.metadata.filter((entry) => entry.type === 'aws:cdk:warning'),
           };
         },
         undefined,
@@ -246,6 +396,10 @@ describe('a production configuration reaches the functions', () => {
         schedule: 'cron(0 10 * * ? *)',
         maxEventAge: 86400,
         heartbeatPeriod: 86400,
+        checkout: [referer, [plan], ['https://shop.example.com/billing/done']],
+        throttle: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+        // The public URL is the Referer's origin: nothing to warn about.
+        warnings: [],
       });
     },
     SYNTH_TIMEOUT_MS,

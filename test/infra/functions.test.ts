@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../lib/constructs/billing-function.ts';
+import { DEMO_PLANS, parsePlanCatalog } from '../../functions/billing/catalog.ts';
 import { CHARGER_TIMEOUT_SECONDS, queues, schedules, SEOUL } from '../../lib/resources.ts';
 import { deployed, TEST_CONFIG, type Deployed, SYNTH_TIMEOUT_MS } from '../support/synth.ts';
 import { refs, resourcesOf, type Refs } from './template-refs.ts';
@@ -16,7 +17,7 @@ interface FunctionProps {
   Environment: { Variables: Record<string, unknown> };
 }
 
-const ALL = ['charger', 'dispatcher', 'reconciler'];
+const ALL = ['charger', 'dispatcher', 'reconciler', 'checkout', 'return', 'webhook'];
 
 let app: Deployed;
 let ref: Refs;
@@ -39,8 +40,8 @@ const environmentOf = (name: string) =>
   );
 
 describe('every function runs the handler its bundle exports', () => {
-  test('the app deploys the charger, the dispatcher and the reconciler', () => {
-    expect(functionNames().sort()).toEqual(['charger', 'dispatcher', 'reconciler']);
+  test('the app deploys the pipeline (charger, dispatcher, reconciler) and the edge (checkout, return, webhook)', () => {
+    expect(functionNames().sort()).toEqual([...ALL].sort());
   });
 
   test.each(ALL)('%s: its entry file exists and exports `handler`', (name) => {
@@ -117,6 +118,73 @@ describe('the house construct', () => {
       LOOKUP_BUDGET_PER_10_MINUTES: '900',
     });
   });
+
+  test('the checkout gets the sessions, the tables its store adapter names, the plans, the public URL and the redirect allow-list', () => {
+    expect(environmentOf('checkout')).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      PUBLIC_BASE_URL: 'api.ApiEndpoint',
+      ALLOWED_REDIRECT_URLS: JSON.stringify(TEST_CONFIG.checkout.allowedRedirectUrls),
+      PLANS: JSON.stringify(DEMO_PLANS),
+      CHECKOUT_SESSIONS_TABLE: 'table:checkoutSessions',
+      SUBSCRIPTIONS_TABLE: 'table:subscriptions',
+      PAYMENTS_TABLE: 'table:payments',
+      OUTBOX_TABLE: 'table:outbox',
+      PAYPLE_SECRET_ID: 'secret:paypleCredentials',
+      PAYPLE_HOST: 'https://democpay.payple.kr',
+      PAYPLE_REFERER: TEST_CONFIG.payple.referer,
+    });
+  });
+
+  test('the return gets what settling the first payment needs, the lookup budget and the billing queue', () => {
+    expect(environmentOf('return')).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      PUBLIC_BASE_URL: 'api.ApiEndpoint',
+      ALLOWED_REDIRECT_URLS: JSON.stringify(TEST_CONFIG.checkout.allowedRedirectUrls),
+      CHECKOUT_SESSIONS_TABLE: 'table:checkoutSessions',
+      SUBSCRIPTIONS_TABLE: 'table:subscriptions',
+      PAYMENTS_TABLE: 'table:payments',
+      OUTBOX_TABLE: 'table:outbox',
+      CONTROL_TABLE: 'table:control',
+      EVENT_BUS_NAME: 'eventBus',
+      BILLING_QUEUE_URL: 'queue:billing',
+      PAYPLE_SECRET_ID: 'secret:paypleCredentials',
+      PAYPLE_HOST: 'https://democpay.payple.kr',
+      PAYPLE_REFERER: TEST_CONFIG.payple.referer,
+      DUNNING_RETRY_DAYS: '1,3,5,7',
+      LOOKUP_BUDGET_PER_10_MINUTES: '900',
+    });
+  });
+
+  test('the webhook gets the tables it settles in, the bus and both secrets by ARN, and no Payple host', () => {
+    expect(environmentOf('webhook')).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      SUBSCRIPTIONS_TABLE: 'table:subscriptions',
+      PAYMENTS_TABLE: 'table:payments',
+      OUTBOX_TABLE: 'table:outbox',
+      EVENT_BUS_NAME: 'eventBus',
+      WEBHOOK_SECRET_ID: 'secret:webhookPathSecret',
+      PAYPLE_SECRET_ID: 'secret:paypleCredentials',
+      DUNNING_RETRY_DAYS: '1,3,5,7',
+    });
+  });
+
+  test('outside prod the checkout offers the demo plans, as JSON its handler reads back unchanged', () => {
+    const plans = lambdaOf('checkout').props.Environment.Variables.PLANS as string;
+
+    expect(parsePlanCatalog(JSON.parse(plans))).toEqual(DEMO_PLANS);
+  });
+
+  test.each([
+    ['checkout', 10],
+    ['return', 29],
+    ['webhook', 10],
+  ] as const)(
+    "%s: times out after %i s, inside API Gateway's 30 s and Payple's 10 s for webhooks",
+    (name, seconds) => {
+      expect(lambdaOf(name).props.Timeout).toBe(seconds);
+      expect(seconds).toBeLessThan(30);
+    },
+  );
 
   test('the dispatcher gets its tables, the bus and the billing queue URL', () => {
     expect(environmentOf('dispatcher')).toEqual({

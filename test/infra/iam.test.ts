@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { BillingFunction } from '../../lib/constructs/billing-function.ts';
+import { routes } from '../../lib/resources.ts';
 import type { FunctionName } from '../../lib/stacks/stateless-stack.ts';
 import { deployed, type Deployed, SYNTH_TIMEOUT_MS } from '../support/synth.ts';
 import { refs, resourcesOf, type Refs } from './template-refs.ts';
@@ -106,6 +107,78 @@ describe('each function may do exactly what its code does, on its own resources 
     );
   });
 
+  test('checkout: new sessions and their failure, the subscription a replacement names, the Payple secret', () => {
+    expect(permissionsOf(ref.logicalId(fn('checkout').role))).toEqual(
+      [
+        ...ownLogs('checkout'),
+        ...tracing,
+        'dynamodb:PutItem on table:checkoutSessions.Arn',
+        'dynamodb:UpdateItem on table:checkoutSessions.Arn',
+        'dynamodb:GetItem on table:subscriptions.Arn',
+        'secretsmanager:GetSecretValue on secret:paypleCredentials',
+      ].sort(),
+    );
+  });
+
+  test('return: the session, create and settle (Get/Put through transactions), outbox, lookup budget, bus, queue, secret', () => {
+    expect(permissionsOf(ref.logicalId(fn('return').role))).toEqual(
+      [
+        ...ownLogs('return'),
+        ...tracing,
+        'dynamodb:GetItem on table:checkoutSessions.Arn',
+        'dynamodb:UpdateItem on table:checkoutSessions.Arn',
+        'dynamodb:GetItem on table:subscriptions.Arn',
+        'dynamodb:PutItem on table:subscriptions.Arn',
+        'dynamodb:GetItem on table:payments.Arn',
+        'dynamodb:PutItem on table:payments.Arn',
+        'dynamodb:PutItem on table:outbox.Arn',
+        'dynamodb:BatchWriteItem on table:outbox.Arn',
+        'dynamodb:BatchGetItem on table:control.Arn',
+        'dynamodb:PutItem on table:control.Arn',
+        'dynamodb:ConditionCheckItem on table:control.Arn',
+        'events:PutEvents on eventBus.Arn',
+        'sqs:SendMessage on queue:billing.Arn',
+        'secretsmanager:GetSecretValue on secret:paypleCredentials',
+      ].sort(),
+    );
+  });
+
+  test('webhook: settle (Get/Put through transactions), subscriptions by billing key, outbox, bus, both secrets', () => {
+    expect(permissionsOf(ref.logicalId(fn('webhook').role))).toEqual(
+      [
+        ...ownLogs('webhook'),
+        ...tracing,
+        'dynamodb:GetItem on table:subscriptions.Arn',
+        'dynamodb:PutItem on table:subscriptions.Arn',
+        'dynamodb:Query on table:subscriptions.Arn/index/byBillingKey',
+        'dynamodb:GetItem on table:payments.Arn',
+        'dynamodb:PutItem on table:payments.Arn',
+        'dynamodb:PutItem on table:outbox.Arn',
+        'dynamodb:BatchWriteItem on table:outbox.Arn',
+        'events:PutEvents on eventBus.Arn',
+        'secretsmanager:GetSecretValue on secret:webhookPathSecret',
+        'secretsmanager:GetSecretValue on secret:paypleCredentials',
+      ].sort(),
+    );
+  });
+
+  test.each(['checkout', 'return', 'webhook'] as const)(
+    'API Gateway may invoke the %s from this API on its own routes only, nobody else may',
+    (name) => {
+      const permissions = resourcesOf(app.stateless, 'AWS::Lambda::Permission')
+        .filter((p) => ref.name(p.Properties.FunctionName) === `function:${name}.Arn`)
+        .map((p) => `${String(p.Properties.Principal)} ${ref.name(p.Properties.SourceArn)}`);
+      const expected = Object.values(routes)
+        .filter((route) => route.functionId === name)
+        .map(
+          (route) =>
+            `apigateway.amazonaws.com arn:{AWS::Partition}:execute-api:{AWS::Region}:{AWS::AccountId}:api/*/*${route.path}`,
+        );
+
+      expect(permissions.sort()).toEqual(expected.sort());
+    },
+  );
+
   test.each(['dispatcher', 'reconciler'])(
     'the scheduler may invoke the %s and write to the schedule DLQ, nothing else',
     (name) => {
@@ -141,13 +214,15 @@ describe('each function may do exactly what its code does, on its own resources 
     }
   });
 
-  test('no function may read the webhook path secret yet (the webhook function is still to come)', () => {
-    const all = resourcesOf(app.stateless, 'AWS::IAM::Policy').flatMap((policy) =>
-      (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement.flatMap((s) =>
-        [s.Resource].flat().map((r) => ref.name(r)),
-      ),
-    );
+  test('only the webhook may read the webhook path secret', () => {
+    const readers = resourcesOf(app.stateless, 'AWS::IAM::Policy')
+      .filter((policy) =>
+        (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement.some((s) =>
+          [s.Resource].flat().some((r) => ref.name(r) === 'secret:webhookPathSecret'),
+        ),
+      )
+      .flatMap((policy) => (policy.Properties.Roles as { Ref: string }[]).map((r) => r.Ref));
 
-    expect(all).not.toContain('secret:webhookPathSecret');
+    expect(readers).toEqual([ref.logicalId(fn('webhook').role)]);
   });
 });

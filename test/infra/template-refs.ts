@@ -1,6 +1,6 @@
 /**
  * Reads CloudFormation references back as names the tests can compare: `table:payments.Arn`,
- * `queue:billing`, `secret:paypleCredentials`, `function:dispatcher.Arn`. An `Fn::ImportValue` is
+ * `queue:billing`, `secret:paypleCredentials`, `function:dispatcher.Arn`, `api.ApiEndpoint`. An `Fn::ImportValue` is
  * followed to the stateful stack's export, so a cross-stack reference names what it points at.
  */
 import { CfnElement, type Stack } from 'aws-cdk-lib';
@@ -39,6 +39,8 @@ export function refs(deployed: Deployed): Refs {
     label(built.stateless, fn.logGroup, `logGroup:${fn.serviceName}`);
   }
   label(built.stateless, built.stateless.scheduleDeadLetterQueue, 'queue:scheduleDeadLetter');
+  label(built.stateless, built.stateless.api.httpApi, 'api');
+  label(built.stateless, built.stateless.api.accessLogs, 'logGroup:apiAccess');
   label(built.stateless, built.stateless.monitoring.topic, 'topic:alarms');
 
   const exports = new Map<string, unknown>();

@@ -25,6 +25,7 @@ export const TEST_CONFIG = {
   payple: { environment: 'test', referer: 'https://shop.example.com' },
   charger: { maxConcurrency: 4 },
   alarms: { email: 'billing-alarms@example.com' },
+  checkout: { allowedRedirectUrls: ['https://shop.example.com/billing/done'] },
   logRetentionDays: RetentionDays.SIX_MONTHS,
 } as const satisfies BillingConfigInput;
 
