@@ -43,6 +43,8 @@ export interface LocalBillingOptions {
   readonly queues: LocalQueues;
   readonly eventBusEndpoint: string;
   readonly paypleHost: string;
+  /** The Referer sent to Payple; `LOCAL_REFERER` (what the sandbox accepts) when omitted. */
+  readonly paypleReferer?: string;
   readonly clock: LocalClock;
   readonly region: string;
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
@@ -151,7 +153,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     cstId: defaultPartner.cstId,
     custKey: defaultPartner.custKey,
     refundKey: defaultPartner.refundKey,
-    referer: LOCAL_REFERER,
+    referer: options.paypleReferer ?? LOCAL_REFERER,
     clock: options.clock,
     logger,
     ...(options.paypleTimeouts ? { timeouts: options.paypleTimeouts } : {}),

@@ -43,6 +43,11 @@ export interface LocalCheckoutOptions {
   };
   /** The sandbox's URL: Payple's host for the server calls and the window script. */
   readonly paypleHost: string;
+  /**
+   * The Referer sent to Payple; `LOCAL_REFERER` when omitted. Payple's test host wants the origin
+   * of the page that opens the window.
+   */
+  readonly paypleReferer?: string;
   readonly clock: Clock;
   /**
    * Where the browser reaches the gateway (`PUBLIC_BASE_URL`). A function, because the gateway's
@@ -78,7 +83,7 @@ export function checkoutRoutes(options: LocalCheckoutOptions): GatewayRoute[] {
     host: options.paypleHost,
     cstId: defaultPartner.cstId,
     custKey: defaultPartner.custKey,
-    referer: LOCAL_REFERER,
+    referer: options.paypleReferer ?? LOCAL_REFERER,
     clock: options.clock,
     logger,
     ...(options.paypleTimeouts ? { timeouts: options.paypleTimeouts } : {}),
