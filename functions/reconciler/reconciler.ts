@@ -33,6 +33,11 @@ export function createReconcilerHandler(deps: ReconcilerDependencies) {
     deps.metrics.addMetric('PaymentsReconciled', MetricUnit.Count, report.settled);
     deps.metrics.addMetric('PaymentsNeedingReview', MetricUnit.Count, report.needsReview);
     deps.metrics.addMetric('LookupBudgetExhausted', MetricUnit.Count, report.budgetExhausted ? 1 : 0);
+    deps.metrics.addMetric(
+      'OldestUnsettledPaymentAge',
+      MetricUnit.Seconds,
+      Math.floor(report.oldestUnsettledAgeMs / 1000),
+    );
     if (report.needsReview > 0)
       deps.logger.error('payments need review: their outcome stays unknown', { ...report });
     else deps.logger.info('reconcile run finished', { ...report });

@@ -54,6 +54,11 @@ export interface ReconcileReport {
   readonly needsReview: number;
   /** True when the run ended because the budget (or Payple's own limit) was spent. */
   readonly budgetExhausted: boolean;
+  /**
+   * How long ago the oldest attempt due for a lookup was requested (0 when none is due): an
+   * outcome unknown for hours means lookups are failing or falling behind.
+   */
+  readonly oldestUnsettledAgeMs: number;
 }
 
 /** The KST date of the request, and the next one too when the request was just before midnight. */
@@ -85,6 +90,9 @@ export async function reconcileUnsettledPayments(
   deps: ReconcileDependencies,
   request: ReconcileRequest,
 ): Promise<ReconcileReport> {
+  const listedAt = deps.now();
+  const candidates = await oldestDue(deps.index, listedAt, request.maxPayments);
+  const oldestRequest = Math.min(...candidates.map((payment) => payment.requestedAt));
   const report = {
     examined: 0,
     lookups: 0,
@@ -92,8 +100,8 @@ export async function reconcileUnsettledPayments(
     rescheduled: 0,
     needsReview: 0,
     budgetExhausted: false,
+    oldestUnsettledAgeMs: candidates.length > 0 ? Math.max(0, listedAt - oldestRequest) : 0,
   };
-  const candidates = await oldestDue(deps.index, deps.now(), request.maxPayments);
   let reserved = 0;
 
   const lookUp = async (payment: PaymentRecord, date: string): Promise<LookupVerdict> => {

@@ -353,6 +353,16 @@ export class StatelessStack extends Stack {
       threshold: 1,
     });
     monitoring.alarm({
+      name: 'OldestUnknownPaymentTooOld',
+      summary:
+        'A charge attempt has had no known outcome for over 2 hours: lookups fail or fall behind, and its subscription is blocked.',
+      metric: reconciler.metric('OldestUnsettledPaymentAge', {
+        period: Duration.minutes(15),
+        statistic: 'Maximum',
+      }),
+      threshold: 2 * 3600,
+    });
+    monitoring.alarm({
       name: 'PaymentsNeedingReview',
       summary:
         'Charge attempts stayed unresolved past their lookups (needs_review): a person must settle them.',

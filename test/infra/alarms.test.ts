@@ -139,6 +139,11 @@ describe('alarms', () => {
         fires: 'Sum >= 1 per 600s in 1 of 1',
         missing: 'notBreaching',
       },
+      OldestUnknownPaymentTooOld: {
+        metric: billing('OldestUnsettledPaymentAge', 'reconciler'),
+        fires: 'Maximum >= 7200 per 900s in 1 of 1',
+        missing: 'notBreaching',
+      },
       PaymentsNeedingReview: {
         metric: billing('PaymentsNeedingReview', 'reconciler'),
         fires: 'Sum >= 1 per 300s in 1 of 1',

@@ -37,7 +37,8 @@ describe('the reconciler settles attempts whose outcome never arrived', () => {
     const report = await stack.billing.reconcile();
     await billAt(stack, '2027-03-02T10:30:00+09:00');
 
-    expect(report).toMatchObject({ settled: 1 });
+    // Requested at 10:05, looked up six minutes later.
+    expect(report).toMatchObject({ settled: 1, oldestUnsettledAgeMs: 6 * MINUTE });
     expect(await stack.billing.store.getPayment(oid)).toMatchObject({
       state: 'paid',
       resolvedBy: 'result_lookup',

@@ -370,6 +370,7 @@ export function combinedReport(reports: readonly ReconcileReport[]): ReconcileRe
     rescheduled: sum('rescheduled'),
     needsReview: sum('needsReview'),
     budgetExhausted: reports.some((report) => report.budgetExhausted),
+    oldestUnsettledAgeMs: Math.max(0, ...reports.map((report) => report.oldestUnsettledAgeMs)),
   };
 }
 
