@@ -40,22 +40,25 @@ function parsedUrl(value: string): URL | undefined {
 const isLocalhost = (url: URL) => url.hostname === 'localhost' || url.hostname === '127.0.0.1';
 
 /** `https://host[:port]` and nothing else: Payple registers a domain, and a host is a base URL. */
-const httpsOrigin = z.string().refine(
-  (value) => {
-    const url = parsedUrl(value);
-    return (
-      url !== undefined &&
-      url.protocol === 'https:' &&
-      url.username === '' &&
-      url.password === '' &&
-      url.pathname === '/' &&
-      url.search === '' &&
-      url.hash === '' &&
-      !value.endsWith('/')
-    );
-  },
-  { error: 'must be an https origin such as https://shop.example.com (no path, query or trailing slash)' },
-);
+/** An https URL without credentials, query, fragment or trailing slash (a base URL to append to). */
+function isHttpsBase(value: string): URL | undefined {
+  const url = parsedUrl(value);
+  const plain =
+    url !== undefined &&
+    url.protocol === 'https:' &&
+    url.username === '' &&
+    url.password === '' &&
+    url.search === '' &&
+    url.hash === '' &&
+    !value.endsWith('/');
+  return plain ? url : undefined;
+}
+
+const httpsOrigin = z
+  .string()
+  .refine((value) => isHttpsBase(value)?.pathname === '/', {
+    error: 'must be an https origin such as https://shop.example.com (no path, query or trailing slash)',
+  });
 
 /** A page the browser flow may redirect to: https, or http on localhost for a development stage. */
 const redirectUrl = z.string().refine(
@@ -72,21 +75,11 @@ const redirectUrl = z.string().refine(
  * reverse proxy that strips it), never a query, fragment or trailing slash. The checkout and return
  * functions build `PCD_RST_URL` and the result pages from it, never from a request's Host header.
  */
-const publicBaseUrl = z.string().refine(
-  (value) => {
-    const url = parsedUrl(value);
-    return (
-      url !== undefined &&
-      url.protocol === 'https:' &&
-      url.username === '' &&
-      url.password === '' &&
-      url.search === '' &&
-      url.hash === '' &&
-      !value.endsWith('/')
-    );
-  },
-  { error: 'must be an https URL such as https://pay.example.com (no query, fragment or trailing slash)' },
-);
+const publicBaseUrl = z
+  .string()
+  .refine((value) => isHttpsBase(value) !== undefined, {
+    error: 'must be an https URL such as https://pay.example.com (no query, fragment or trailing slash)',
+  });
 
 /**
  * Lambda holds at most 4 KB of environment variables per function. The checkout function carries
