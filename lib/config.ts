@@ -54,11 +54,9 @@ function isHttpsBase(value: string): URL | undefined {
   return plain ? url : undefined;
 }
 
-const httpsOrigin = z
-  .string()
-  .refine((value) => isHttpsBase(value)?.pathname === '/', {
-    error: 'must be an https origin such as https://shop.example.com (no path, query or trailing slash)',
-  });
+const httpsOrigin = z.string().refine((value) => isHttpsBase(value)?.pathname === '/', {
+  error: 'must be an https origin such as https://shop.example.com (no path, query or trailing slash)',
+});
 
 /** A page the browser flow may redirect to: https, or http on localhost for a development stage. */
 const redirectUrl = z.string().refine(
@@ -75,11 +73,9 @@ const redirectUrl = z.string().refine(
  * reverse proxy that strips it), never a query, fragment or trailing slash. The checkout and return
  * functions build `PCD_RST_URL` and the result pages from it, never from a request's Host header.
  */
-const publicBaseUrl = z
-  .string()
-  .refine((value) => isHttpsBase(value) !== undefined, {
-    error: 'must be an https URL such as https://pay.example.com (no query, fragment or trailing slash)',
-  });
+const publicBaseUrl = z.string().refine((value) => isHttpsBase(value) !== undefined, {
+  error: 'must be an https URL such as https://pay.example.com (no query, fragment or trailing slash)',
+});
 
 /**
  * Lambda holds at most 4 KB of environment variables per function. The checkout function carries
