@@ -19,6 +19,7 @@ import { PaypleClient } from '../functions/payple/index.ts';
 import { SqsJobQueue } from '../functions/queue/sqs-job-queue.ts';
 import { createReturnHandler } from '../functions/return/return.ts';
 import { METRICS_NAMESPACE } from '../functions/shared/observability.ts';
+import { NOT_FOUND_LOOKUP_CODES } from '../functions/shared/reconcile-config.ts';
 import { DynamoCheckoutSessionStore } from '../functions/store/checkout-session-store.ts';
 import { documentClient, type DynamoBillingStore } from '../functions/store/dynamo-billing-store.ts';
 import type { LookupBudget } from '../functions/store/lookup-budget.ts';
@@ -60,6 +61,8 @@ export interface LocalCheckoutOptions {
   readonly allowedRedirectUrls?: readonly string[];
   readonly dunningPolicy?: DunningPolicy;
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Where the handlers' metrics go (tests watch them); a fresh `Metrics` when omitted. */
+  readonly metrics?: Metrics;
   readonly paypleTimeouts?: {
     readonly authMs?: number;
     readonly chargeMs?: number;
@@ -76,7 +79,7 @@ function lazy(build: () => HttpHandler): HttpHandler {
 /** `GET /subscribe`, `GET /subscribe/result`, `POST /checkout` and `POST /return/{sessionId}`. */
 export function checkoutRoutes(options: LocalCheckoutOptions): GatewayRoute[] {
   const logger = new Logger({ serviceName: 'local-edge', logLevel: options.logLevel ?? 'WARN' });
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'local-edge' });
+  const metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'local-edge' });
   const baseUrl = () =>
     typeof options.publicBaseUrl === 'string' ? options.publicBaseUrl : options.publicBaseUrl();
   const payple = new PaypleClient({
@@ -123,6 +126,7 @@ export function checkoutRoutes(options: LocalCheckoutOptions): GatewayRoute[] {
       now,
       chargingTimeoutMs: 5 * 60_000,
       firstLookupDelayMs: 5 * 60_000,
+      notFoundCodes: NOT_FOUND_LOOKUP_CODES,
       logger,
       metrics,
     }),

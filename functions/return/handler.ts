@@ -9,7 +9,7 @@ import { outboxPublisher } from '../shared/outbox.ts';
 import { createLogger, createMetrics } from '../shared/observability.ts';
 import { PaypleClient } from '../payple/index.ts';
 import { paypleCredentialsFromSecret } from '../shared/payple.ts';
-import { reconcileSettings } from '../shared/reconcile-config.ts';
+import { NOT_FOUND_LOOKUP_CODES, reconcileSettings } from '../shared/reconcile-config.ts';
 import { DynamoCheckoutSessionStore } from '../store/checkout-session-store.ts';
 import { documentClient, DynamoBillingStore } from '../store/dynamo-billing-store.ts';
 import { DynamoLookupBudget } from '../store/lookup-budget.ts';
@@ -55,6 +55,7 @@ export const handler = createReturnHandler({
   now: Date.now,
   chargingTimeoutMs: settings.chargingTimeoutMs,
   firstLookupDelayMs: settings.firstLookupDelayMs,
+  notFoundCodes: NOT_FOUND_LOOKUP_CODES,
   logger,
   metrics: createMetrics('return'),
 });

@@ -9,7 +9,10 @@
  * - PAY: the window charged period 0 with the session's OID. The subscription and that attempt
  *   (`unknown`, reconcile now) are committed together, then one result lookup from the shared
  *   budget with the session's amount settles it when Payple confirms; otherwise the reconciler or
- *   the webhook will. The form's PCD_PAY_TOTAL / PCD_PAY_OID are never read.
+ *   the webhook will. The form's PCD_PAY_TOTAL / PCD_PAY_OID are never read. A PAY window that
+ *   answered a decline is not taken at its word either: a lookup must find the attempt declined
+ *   (or absent) before the session fails quietly; money found, or no definite answer, is recorded
+ *   (with the form's billing key) or flagged for review (without one).
  * - CERT: nothing is charged until we confirm at PCD_PAY_COFURL (only Payple's host or the
  *   configured one). The attempt is claimed before the confirm, as the charger claims before a
  *   charge, and the confirm's answer settles it.
@@ -39,6 +42,7 @@ import {
   type BillingKeyInput,
   type CertConfirmInput,
   type ChargeOutcome,
+  type PaymentLookupOutcome,
 } from '../payple/index.ts';
 import type { LookupBudget } from '../store/lookup-budget.ts';
 import { answerOf, settleOutcomeFor } from './charge-attempt.ts';
@@ -85,6 +89,8 @@ export interface CompleteCheckoutDependencies extends SettleDependencies {
   readonly chargingTimeoutMs: number;
   /** When the reconciler first looks up a confirm whose answer was not definite. */
   readonly firstLookupDelayMs: number;
+  /** Payple codes of a lookup that found no payment with the OID and date. */
+  readonly notFoundCodes: readonly string[];
 }
 
 /** Why a return ended the way it did. Safe to log. */
@@ -296,43 +302,66 @@ function claimFirstPayment(session: CheckoutSession, billingKey: string) {
   };
 }
 
-type LookupVerdict = 'paid' | 'declined' | 'unconfirmed';
+/** What Payple's ledger says of the first payment's OID. */
+type LookupFinding =
+  | { readonly verdict: 'paid' | 'declined'; readonly outcome: PaymentLookupOutcome }
+  | { readonly verdict: 'not_found' | 'unconfirmed' };
 
-/** One lookup (per possible KST date) from the shared budget; settles only on a definite answer. */
-async function confirmByLookup(
+/**
+ * Looks the first payment up, one lookup per possible KST date (the checkout's, then `laterDate`),
+ * from the shared budget. `unconfirmed`: no budget, Payple not answering, or an answer that is
+ * neither a payment nor Payple's "not found".
+ */
+async function lookUpFirstPayment(
   deps: CompleteCheckoutDependencies,
-  payment: PaymentRecord,
   session: CheckoutSession,
-): Promise<PaymentState> {
-  const dates = [...new Set([kstCompactDateOf(session.createdAt), payment.requestDate])];
+  oid: string,
+  laterDate: string,
+): Promise<LookupFinding> {
+  const dates = [...new Set([kstCompactDateOf(session.createdAt), laterDate])];
+  let notFoundOnEveryDate = true;
   for (const date of dates) {
     const now = deps.now();
-    if ((await deps.budget.reserve(1, now)) === 0) break;
+    if ((await deps.budget.reserve(1, now)) === 0) return { verdict: 'unconfirmed' };
     let outcome;
     try {
       outcome = await deps.payple.lookupPayment({
-        oid: payment.oid,
+        oid,
         payType: session.payType,
         date,
         expectedAmount: session.plan.amount,
       });
     } catch (error) {
-      if (error instanceof PaypleTransportError) break;
+      if (error instanceof PaypleTransportError) return { verdict: 'unconfirmed' };
       throw error;
     }
-    let verdict: LookupVerdict = 'unconfirmed';
-    if (outcome.kind === 'success') verdict = 'paid';
-    else if (outcome.kind === 'soft_decline' || outcome.kind === 'hard_decline') verdict = 'declined';
-    else if (outcome.kind === 'lookup_limited') {
-      await deps.budget.block(now);
-      break;
+    if (outcome.kind === 'success') return { verdict: 'paid', outcome };
+    if (outcome.kind === 'soft_decline' || outcome.kind === 'hard_decline') {
+      return { verdict: 'declined', outcome };
     }
-    if (verdict === 'unconfirmed') continue;
+    if (outcome.kind === 'lookup_limited') {
+      await deps.budget.block(now);
+      return { verdict: 'unconfirmed' };
+    }
+    const notFound = outcome.kind === 'unknown' && deps.notFoundCodes.includes(outcome.code ?? '');
+    if (!notFound) notFoundOnEveryDate = false;
+  }
+  return { verdict: notFoundOnEveryDate ? 'not_found' : 'unconfirmed' };
+}
+
+/** Settles the claimed first payment on what the lookup found; anything else leaves it `unknown`. */
+async function settleFirstPayment(
+  deps: CompleteCheckoutDependencies,
+  payment: PaymentRecord,
+  finding: LookupFinding,
+): Promise<PaymentState> {
+  if (finding.verdict === 'paid' || finding.verdict === 'declined') {
+    const { outcome } = finding;
     const code = outcome.kind === 'success' ? undefined : outcome.code;
     const settled = await settleAttemptOutcome(deps, {
       oid: payment.oid,
       outcome:
-        verdict === 'paid'
+        finding.verdict === 'paid'
           ? { kind: 'paid', resolvedBy: 'result_lookup' }
           : {
               kind: outcome.kind === 'hard_decline' ? 'hard_declined' : 'soft_declined',
@@ -344,7 +373,8 @@ async function confirmByLookup(
     });
     return settled.state ?? 'unknown';
   }
-  // Not confirmed (yet): the payment stays `unknown` for the webhook or the reconciler.
+  // Not confirmed (yet): the payment stays `unknown` for the webhook or the reconciler, whose
+  // grace period decides when "not found" means "not charged".
   return (await deps.store.getPayment(payment.oid))?.state ?? 'unknown';
 }
 
@@ -356,10 +386,15 @@ function firstPaymentCompletion(oid: string, state: PaymentState): Completion {
   return succeeded('first_payment_unconfirmed', { oid, paymentState: state });
 }
 
+/**
+ * Records the window's payment and settles it by a lookup (or by `found`, a lookup already made for
+ * this return).
+ */
 async function payNow(
   deps: CompleteCheckoutDependencies,
   session: CheckoutSession,
   result: WindowResult,
+  found?: LookupFinding,
 ): Promise<Completion> {
   const oid = session.firstPaymentOid;
   // Money may have moved under our OID from here on: every refusal is for an operator to review.
@@ -379,7 +414,30 @@ async function payNow(
   });
   if (!commit.committed) return failed('conflict', { oid, needsReview: true });
   await deps.publisher.publish(events);
-  return firstPaymentCompletion(charge.oid, await confirmByLookup(deps, payment, session));
+  const finding = found ?? (await lookUpFirstPayment(deps, session, payment.oid, payment.requestDate));
+  return firstPaymentCompletion(charge.oid, await settleFirstPayment(deps, payment, finding));
+}
+
+/**
+ * A PAY window that answered a decline. The browser's word is not enough to forget the OID: only
+ * Payple finding the attempt declined, or finding nothing under it, ends the session quietly.
+ * Money found, or no definite answer: with the form's billing key the payment is recorded for the
+ * lookup / reconciler to settle (a real decline then fails the subscription's first payment),
+ * without one an operator must check the OID.
+ */
+async function payDeclinedInWindow(
+  deps: CompleteCheckoutDependencies,
+  session: CheckoutSession,
+  result: WindowResult,
+): Promise<Completion> {
+  const oid = session.firstPaymentOid;
+  if (oid === undefined) throw new Error(`PAY checkout session for ${session.subscriptionId} has no OID`);
+  const found = await lookUpFirstPayment(deps, session, oid, kstCompactDateOf(deps.now()));
+  if (found.verdict === 'declined' || found.verdict === 'not_found') return failed('window_error', { oid });
+  if (result.payerId === undefined) return failed('window_error', { oid, needsReview: true });
+  const recorded = await payNow(deps, session, result, found);
+  // The customer saw a decline in the window: not "subscribed" until Payple says it was paid.
+  return recorded.reason === 'first_payment_unconfirmed' ? { ...recorded, outcome: 'failure' } : recorded;
 }
 
 async function payAfterConfirm(
@@ -440,6 +498,7 @@ async function complete(
   if (session.work === 'PAY' && (result.result === 'success' || payMayHaveCharged(result, session.payType))) {
     return payNow(deps, session, result);
   }
+  if (session.work === 'PAY' && result.result === 'error') return payDeclinedInWindow(deps, session, result);
   if (result.result === 'error') return failed('window_error');
   if (session.work === 'CERT') return payAfterConfirm(deps, session, result);
 

@@ -16,6 +16,8 @@ import {
 } from './support.ts';
 
 const START = '2027-03-10T14:00:00+09:00';
+/** A window result's plain decline (a soft decline: the card company refused it). */
+const PLAIN_DECLINE = { PCD_PAY_RST: 'error', PCD_PAY_CODE: 'SPCD0099', PCD_PAY_MSG: '잔액부족' } as const;
 
 function ledgerOf(edge: EdgeStack, subscriptionId: string) {
   return edge.stack.sandbox.admin.ledger().filter((entry) => entry.oid.startsWith(`${subscriptionId}-`));
@@ -298,17 +300,58 @@ describe('PAY window: the first payment is recorded once and confirmed by a look
     });
   });
 
-  test('a declined window creates nothing', async () => {
+  test('a declined window is looked up, found declined, and creates nothing', async () => {
     const params = await checkout(edge, { planId: 'pro-monthly', payType: 'card' });
     const result = await payInWindow(params, { number: testCards.insufficientFunds.number });
     expect(result.fields['PCD_PAY_RST']).toBe('error');
+    const lookupsBefore = edge.stack.sandbox.admin.lookupUsage().count;
+    const metricsBefore = edge.metrics.length;
 
     const reply = await postReturn(result.action, result.fields);
 
     expect(reply.location).toBe(resultUrl(edge, 'failure'));
+    expect(edge.stack.sandbox.admin.lookupUsage().count).toBe(lookupsBefore + 1);
     const session = await sessionOf(edge, params);
     expect(session.outcome).toBe('window_error');
     await expectNothingCreated(edge, session.subscriptionId);
+    expect(edge.metrics.slice(metricsBefore)).toEqual(['CheckoutsFailed']);
+  });
+
+  test('a window that charged but whose form says declined is recorded from the lookup, paid', async () => {
+    const params = await checkout(edge, { planId: 'pro-monthly', payType: 'card' });
+    const result = await payInWindow(params, { number: testCards.success.number });
+    expect(result.fields['PCD_PAY_RST']).toBe('success');
+
+    const reply = await postReturn(result.action, { ...result.fields, ...PLAIN_DECLINE });
+
+    expect(reply.location).toBe(resultUrl(edge, 'success'));
+    const oid = params['PCD_PAY_OID']!;
+    expect(await edge.stack.billing.store.getPayment(oid)).toMatchObject({
+      state: 'paid',
+      amount: 29_000,
+      resolvedBy: 'result_lookup',
+    });
+    const session = await sessionOf(edge, params);
+    expect(session).toMatchObject({ status: 'completed', outcome: 'first_payment_paid' });
+    expect(await edge.stack.billing.store.getSubscription(session.subscriptionId)).toMatchObject({
+      status: 'active',
+    });
+    expect(ledgerOf(edge, session.subscriptionId)).toHaveLength(1);
+  });
+
+  test('a window that charged, posted as declined without its billing key, is flagged for review', async () => {
+    const params = await checkout(edge, { planId: 'pro-monthly', payType: 'card' });
+    const result = await payInWindow(params, { number: testCards.success.number });
+    const { PCD_PAYER_ID: _key, ...withoutKey } = result.fields;
+    const metricsBefore = edge.metrics.length;
+
+    const reply = await postReturn(result.action, { ...withoutKey, ...PLAIN_DECLINE });
+
+    expect(reply.location).toBe(resultUrl(edge, 'failure'));
+    const session = await sessionOf(edge, params);
+    expect(session).toMatchObject({ status: 'failed', outcome: 'window_error' });
+    await expectNothingCreated(edge, session.subscriptionId);
+    expect(edge.metrics.slice(metricsBefore)).toEqual(['CheckoutsFailed', 'CheckoutPaymentsNeedReview']);
   });
 
   test('without lookup budget the return does not look up; the reconciler settles it later', async () => {
@@ -332,6 +375,21 @@ describe('PAY window: the first payment is recorded once and confirmed by a look
       state: 'paid',
       resolvedBy: 'result_lookup',
     });
+  });
+
+  test('a declined window that cannot be looked up (no budget) is flagged for review, not forgotten', async () => {
+    const params = await checkout(edge, { planId: 'pro-monthly', payType: 'card' });
+    const result = await payInWindow(params, { number: testCards.insufficientFunds.number });
+    const now = edge.stack.clock.now();
+    while ((await edge.stack.billing.budget.reserve(1000, now)) > 0);
+    const lookupsBefore = edge.stack.sandbox.admin.lookupUsage().count;
+    const metricsBefore = edge.metrics.length;
+
+    const reply = await postReturn(result.action, result.fields);
+
+    expect(reply.location).toBe(resultUrl(edge, 'failure'));
+    expect(edge.stack.sandbox.admin.lookupUsage().count).toBe(lookupsBefore);
+    expect(edge.metrics.slice(metricsBefore)).toEqual(['CheckoutsFailed', 'CheckoutPaymentsNeedReview']);
   });
 });
 

@@ -6,8 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { expect } from 'vitest';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { expect, vi } from 'vitest';
 import type { PaymentRecord, Subscription } from '../../functions/billing/index.ts';
+import { METRICS_NAMESPACE } from '../../functions/shared/observability.ts';
 import { documentClient } from '../../functions/store/dynamo-billing-store.ts';
 import type { CheckoutSession } from '../../functions/use-cases/checkout.ts';
 import { startHttpGateway, type RunningHttpGateway } from '../../local/aws/http-gateway.ts';
@@ -22,6 +24,8 @@ export interface EdgeStack {
   readonly gateway: RunningHttpGateway;
   /** Handler errors the gateway answered with a 500: every test expects none. */
   readonly handlerErrors: unknown[];
+  /** Every metric the checkout and return handlers added (name), oldest first. */
+  readonly metrics: string[];
   stop(): Promise<void>;
 }
 
@@ -34,6 +38,13 @@ export async function startEdgeStack(options: EdgeStackOptions): Promise<EdgeSta
   const stack = await startTestStack({ startAt: options.startAt });
   let url = '';
   const handlerErrors: unknown[] = [];
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'local-edge' });
+  const added: string[] = [];
+  vi.spyOn(metrics, 'addMetric').mockImplementation((name: string) => {
+    added.push(name);
+    return metrics;
+  });
+  vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
   const gateway = await startHttpGateway({
     routes: checkoutRoutes({
       dynamo: stack.dynamo,
@@ -45,6 +56,7 @@ export async function startEdgeStack(options: EdgeStackOptions): Promise<EdgeSta
       clock: stack.clock,
       publicBaseUrl: () => url,
       logLevel: 'SILENT',
+      metrics,
       ...(options.allowedRedirectUrls ? { allowedRedirectUrls: options.allowedRedirectUrls } : {}),
     }),
     onHandlerError: (routeKey, error) => {
@@ -58,6 +70,7 @@ export async function startEdgeStack(options: EdgeStackOptions): Promise<EdgeSta
     url,
     gateway,
     handlerErrors,
+    metrics: added,
     stop: async () => {
       await gateway.stop();
       await stack.stop();
