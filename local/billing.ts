@@ -20,6 +20,7 @@ import {
   type ReconcileSettings,
 } from '../functions/shared/reconcile-config.ts';
 import { DynamoLookupBudget } from '../functions/store/lookup-budget.ts';
+import { DynamoUnrecordedPaymentReports } from '../functions/store/unrecorded-payment-reports.ts';
 import type { ReconcileReport } from '../functions/use-cases/reconcile.ts';
 import { OutboxPublisher } from '../functions/events/outbox-publisher.ts';
 import { PaypleClient } from '../functions/payple/index.ts';
@@ -70,6 +71,8 @@ export interface LocalBilling {
   readonly poller: SqsPoller;
   readonly charger: ReturnType<typeof createChargerHandler>;
   readonly budget: DynamoLookupBudget;
+  /** Successes the webhook reported for OIDs without a payment record. */
+  readonly unrecordedPayments: DynamoUnrecordedPaymentReports;
   /** Runs the dispatcher once, as its schedule would. */
   dispatch(): Promise<unknown>;
   /** Runs the reconciler once, as its schedule would. */
@@ -187,6 +190,10 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     table: options.tables.control,
     perTenMinutes: reconcile.lookupBudgetPerTenMinutes,
   });
+  const unrecordedPayments = new DynamoUnrecordedPaymentReports(
+    documentClient(options.dynamo),
+    options.tables.control,
+  );
   const reconciler = createReconcilerHandler({
     store,
     index: store,
@@ -254,6 +261,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     poller,
     charger,
     budget,
+    unrecordedPayments,
     dispatch,
     reconcile: runReconciler,
     drain: async () => {

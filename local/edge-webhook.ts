@@ -13,7 +13,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { routes } from '../lib/resources.ts';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../functions/billing/index.ts';
 import { METRICS_NAMESPACE } from '../functions/shared/observability.ts';
-import type { EventPublisher } from '../functions/use-cases/ports.ts';
+import type { EventPublisher, UnrecordedPaymentReports } from '../functions/use-cases/ports.ts';
 import type { WebhookStore } from '../functions/use-cases/apply-webhook.ts';
 import { createWebhookHandler } from '../functions/webhook/webhook.ts';
 import type { GatewayRoute, HttpHandler } from './aws/http-gateway.ts';
@@ -26,6 +26,8 @@ export interface WebhookRouteOptions {
   readonly now: () => number;
   /** The path segment the webhook URL carries. */
   readonly pathSecret: string;
+  /** Where successes for OIDs without a payment record are kept (`LocalBilling.unrecordedPayments`). */
+  readonly unrecordedPayments: UnrecordedPaymentReports;
   /** Our Payple partner id; the sandbox's test partner (`test`) by default. */
   readonly partnerId?: string;
   readonly dunningPolicy?: DunningPolicy;
@@ -47,6 +49,7 @@ export function webhookRoutes(options: WebhookRouteOptions): GatewayRoute[] {
     partnerId: options.partnerId ?? defaultPartner.cstId,
     pathSecret: options.pathSecret,
     now: options.now,
+    unrecordedPayments: options.unrecordedPayments,
     logger: options.logger ?? new Logger({ serviceName: 'webhook', logLevel: options.logLevel ?? 'WARN' }),
     metrics: options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'webhook' }),
   });

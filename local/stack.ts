@@ -258,6 +258,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         publisher: billing.publisher,
         now: clock.now,
         pathSecret: webhookPathSecret,
+        unrecordedPayments: billing.unrecordedPayments,
         ...(options.logLevel ? { logLevel: options.logLevel } : {}),
       }),
       ...consoleRoutes({

@@ -4,7 +4,9 @@
  * everything it says is checked against what we recorded, and only what we expected is applied.
  *
  * - A payment result applies only as a success that matches our payment (OID, billing key, amount,
- *   pay type) and that we still hold as unsettled. It settles through `settleAttemptOutcome`, the
+ *   pay type) and that we still hold as unsettled. A success for an OID of ours (our OID format)
+ *   with no payment recorded is kept as a report: a PAY window's return may record it moments
+ *   later, or the money reached Payple without any record (unrecorded-payments.ts follows it up). It settles through `settleAttemptOutcome`, the
  *   same conditional transition as the charger and the reconciler, so duplicates and late copies
  *   change nothing.
  * - Anything else that would change money state (a decline, a mismatch, a success for a payment we
@@ -21,6 +23,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   IllegalTransitionError,
+  parseOid,
   recordRefund,
   terminatePaymentMethod,
   UNSETTLED_PAYMENT_STATES,
@@ -30,7 +33,7 @@ import {
   type PayType,
   type Subscription,
 } from '../billing/index.ts';
-import type { BillingStore } from './ports.ts';
+import type { BillingStore, UnrecordedPaymentReports } from './ports.ts';
 import { settleAttemptOutcome, type SettleDependencies } from './settle-attempt.ts';
 
 /** The store, plus the lookup by billing key that a key termination needs. */
@@ -44,6 +47,8 @@ export interface ApplyWebhookDependencies extends SettleDependencies {
   /** Our Payple partner id (`cst_id`): every webhook must carry it as `PCD_CST_ID`. */
   readonly partnerId: string;
   readonly now: () => number;
+  /** Where a success for an OID without a payment record is kept for follow-up. */
+  readonly unrecordedPayments: UnrecordedPaymentReports;
 }
 
 /** A charge answer, a PAY window result or a CERT confirm, as Payple reported it. */
@@ -128,6 +133,8 @@ export type WebhookOutcome =
   | { readonly kind: 'foreign_partner' }
   /** No payment of ours has this OID. */
   | { readonly kind: 'not_our_payment'; readonly oid: string }
+  /** A success for an OID in our format that no payment record has (yet): kept as a report. */
+  | { readonly kind: 'unrecorded_payment_reported'; readonly oid: string }
   /** The payment is now paid (by this webhook). */
   | (PaymentIds & { readonly kind: 'settled' })
   /** It says what we already hold: nothing changed. */
@@ -248,7 +255,7 @@ async function applyPaymentResult(
 ): Promise<WebhookOutcome> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const payment = await deps.store.getPayment(notification.oid);
-    if (!payment) return { kind: 'not_our_payment', oid: notification.oid };
+    if (!payment) return reportUnrecorded(deps, notification);
     const ids = { oid: payment.oid, subscriptionId: payment.subscriptionId };
     const unsettled = UNSETTLED_PAYMENT_STATES.includes(payment.state);
     if (!unsettled && payment.state !== 'needs_review') return judgeSettled(notification, payment, ids);
@@ -279,6 +286,27 @@ async function applyPaymentResult(
     return { ...ids, kind: 'lookup_scheduled', reason, requested: requested === 'requested' };
   }
   throw new Error(`webhook for ${notification.oid}: still conflicting after ${MAX_ROUNDS} rounds`);
+}
+
+/**
+ * A success with no payment record: money may have reached Payple under one of our OIDs (a PAY
+ * window whose return has not recorded it, or never will). Only our OID format is kept, so a
+ * stranger's OIDs cannot fill the report.
+ */
+async function reportUnrecorded(
+  deps: ApplyWebhookDependencies,
+  notification: PaymentResultNotification,
+): Promise<WebhookOutcome> {
+  const { oid } = notification;
+  if (notification.result !== 'success' || parseOid(oid) === undefined)
+    return { kind: 'not_our_payment', oid };
+  await deps.unrecordedPayments.record({
+    oid,
+    reportedAt: deps.now(),
+    ...(notification.amount === undefined ? {} : { amount: notification.amount }),
+    ...(notification.payType === undefined ? {} : { payType: notification.payType }),
+  });
+  return { kind: 'unrecorded_payment_reported', oid };
 }
 
 /**

@@ -2,7 +2,7 @@
  * What the use cases need from the outside world. Adapters (DynamoDB, EventBridge, SQS, Payple)
  * implement these; tests use the real adapters against the emulators and the Payple sandbox.
  */
-import type { DomainEvent, PaymentRecord, PaymentState, Subscription } from '../billing/index.ts';
+import type { DomainEvent, PaymentRecord, PaymentState, PayType, Subscription } from '../billing/index.ts';
 
 /** One subscription change in a commit: written only if the stored version is still `expectedVersion`. */
 export interface SubscriptionWrite {
@@ -84,4 +84,26 @@ export interface JobQueue {
 export interface EventPublisher {
   /** Publishes events from the outbox and removes them from it; at-least-once. */
   publish(events: readonly DomainEvent[]): Promise<void>;
+}
+
+/** A success Payple's webhook reported for an OID we hold no payment for (yet). */
+export interface UnrecordedPaymentReport {
+  readonly oid: string;
+  /** When the first such webhook arrived. */
+  readonly reportedAt: number;
+  /** As the webhook said (unverified). */
+  readonly amount?: number;
+  readonly payType?: PayType;
+}
+
+/**
+ * Reported successes without a payment record: usually a PAY window whose webhook outran the
+ * browser's return, which records the payment moments later; otherwise money at Payple that no
+ * subscription knows of.
+ */
+export interface UnrecordedPaymentReports {
+  /** Keeps the first report of an OID: a copy changes nothing. */
+  record(report: UnrecordedPaymentReport): Promise<void>;
+  list(): Promise<readonly UnrecordedPaymentReport[]>;
+  remove(oid: string): Promise<void>;
 }

@@ -9,7 +9,8 @@ import { ConfigurationError, requireEnv, type Environment } from '../shared/envi
 import { outboxPublisher } from '../shared/outbox.ts';
 import { createLogger, createMetrics } from '../shared/observability.ts';
 import { paypleCredentialsFromSecret } from '../shared/payple.ts';
-import { DynamoBillingStore } from '../store/dynamo-billing-store.ts';
+import { documentClient, DynamoBillingStore } from '../store/dynamo-billing-store.ts';
+import { DynamoUnrecordedPaymentReports } from '../store/unrecorded-payment-reports.ts';
 import { createWebhookHandler } from './webhook.ts';
 
 /** Shorter path secrets could be guessed; the stack generates 64 letters and digits. */
@@ -43,6 +44,10 @@ export const handler = createWebhookHandler({
   partnerId: credentials.cstId,
   pathSecret,
   now: Date.now,
+  unrecordedPayments: new DynamoUnrecordedPaymentReports(
+    documentClient(dynamo),
+    requireEnv(process.env, 'CONTROL_TABLE'),
+  ),
   logger,
   metrics: createMetrics('webhook'),
 });

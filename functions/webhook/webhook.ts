@@ -123,6 +123,13 @@ function answerFor(outcome: WebhookOutcome): Answer {
       };
     case 'not_our_payment':
       return { status: 404, result: 'not_found', message: 'not our payment', metric: 'WebhooksRejected' };
+    case 'unrecorded_payment_reported':
+      return {
+        status: 202,
+        result: 'reported',
+        message: 'no payment recorded with this OID yet: kept for follow-up',
+        metric: 'WebhookUnrecordedPayments',
+      };
     case 'settled':
       return {
         status: 200,

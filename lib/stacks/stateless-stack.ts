@@ -156,9 +156,10 @@ export class StatelessStack extends Stack {
         indexes: { reconcile: ['Query'] },
       })
       .useTable('OUTBOX_TABLE', resources.tables.outbox, { items: ['PutItem', 'BatchWriteItem'] })
-      // The shared lookup budget: minute buckets read together, reserved in one transaction.
+      // The shared lookup budget: minute buckets read together, reserved in one transaction. The
+      // webhook's reports of unrecorded payments: read whole, followed-up ones removed.
       .useTable('CONTROL_TABLE', resources.tables.control, {
-        items: ['BatchGetItem', 'PutItem', 'ConditionCheckItem'],
+        items: ['BatchGetItem', 'PutItem', 'ConditionCheckItem', 'GetItem', 'UpdateItem'],
       })
       .useEventBus('EVENT_BUS_NAME', resources.eventBus)
       .useSecret('PAYPLE_SECRET_ID', resources.paypleCredentials)
@@ -255,6 +256,8 @@ export class StatelessStack extends Stack {
       })
       .useTable('PAYMENTS_TABLE', resources.tables.payments, { items: ['GetItem', 'PutItem'] })
       .useTable('OUTBOX_TABLE', resources.tables.outbox, { items: ['PutItem', 'BatchWriteItem'] })
+      // A success for an OID of ours with no payment record is kept there for the reconciler.
+      .useTable('CONTROL_TABLE', resources.tables.control, { items: ['UpdateItem', 'PutItem'] })
       .useEventBus('EVENT_BUS_NAME', resources.eventBus)
       .useSecret('WEBHOOK_SECRET_ID', resources.webhookPathSecret)
       // Only the partner id (cstId) is used: the webhook never calls Payple.

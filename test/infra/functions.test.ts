@@ -155,12 +155,13 @@ describe('the house construct', () => {
     });
   });
 
-  test('the webhook gets the tables it settles in, the bus and both secrets by ARN, and no Payple host', () => {
+  test('the webhook gets the tables it settles in, the control table for unrecorded payments, the bus and both secrets by ARN, and no Payple host', () => {
     expect(environmentOf('webhook')).toEqual({
       NODE_OPTIONS: '--enable-source-maps',
       SUBSCRIPTIONS_TABLE: 'table:subscriptions',
       PAYMENTS_TABLE: 'table:payments',
       OUTBOX_TABLE: 'table:outbox',
+      CONTROL_TABLE: 'table:control',
       EVENT_BUS_NAME: 'eventBus',
       WEBHOOK_SECRET_ID: 'secret:webhookPathSecret',
       PAYPLE_SECRET_ID: 'secret:paypleCredentials',

@@ -85,7 +85,7 @@ describe('each function may do exactly what its code does, on its own resources 
     );
   });
 
-  test('reconciler: unsettled index query, lookup lease, settle (Get/Put), outbox, lookup budget, bus, secret', () => {
+  test('reconciler: unsettled index query, lookup lease, settle (Get/Put), outbox, lookup budget and unrecorded payments, bus, secret', () => {
     expect(permissionsOf(ref.logicalId(fn('reconciler').role))).toEqual(
       [
         ...ownLogs('reconciler'),
@@ -101,6 +101,8 @@ describe('each function may do exactly what its code does, on its own resources 
         'dynamodb:BatchGetItem on table:control.Arn',
         'dynamodb:PutItem on table:control.Arn',
         'dynamodb:ConditionCheckItem on table:control.Arn',
+        'dynamodb:GetItem on table:control.Arn',
+        'dynamodb:UpdateItem on table:control.Arn',
         'events:PutEvents on eventBus.Arn',
         'secretsmanager:GetSecretValue on secret:paypleCredentials',
       ].sort(),
@@ -143,7 +145,7 @@ describe('each function may do exactly what its code does, on its own resources 
     );
   });
 
-  test('webhook: settle (Get/Put through transactions), subscriptions by billing key, outbox, bus, both secrets', () => {
+  test('webhook: settle (Get/Put through transactions), subscriptions by billing key, outbox, unrecorded payments, bus, both secrets', () => {
     expect(permissionsOf(ref.logicalId(fn('webhook').role))).toEqual(
       [
         ...ownLogs('webhook'),
@@ -155,6 +157,8 @@ describe('each function may do exactly what its code does, on its own resources 
         'dynamodb:PutItem on table:payments.Arn',
         'dynamodb:PutItem on table:outbox.Arn',
         'dynamodb:BatchWriteItem on table:outbox.Arn',
+        'dynamodb:UpdateItem on table:control.Arn',
+        'dynamodb:PutItem on table:control.Arn',
         'events:PutEvents on eventBus.Arn',
         'secretsmanager:GetSecretValue on secret:webhookPathSecret',
         'secretsmanager:GetSecretValue on secret:paypleCredentials',

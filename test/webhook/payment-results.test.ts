@@ -164,17 +164,42 @@ describe('late and out-of-order deliveries change nothing', () => {
 });
 
 describe('a result that is not ours, or does not match, is never applied', () => {
-  test('an OID we never created: 404, nothing changes', async () => {
+  test('an OID not in our format, or a decline for an OID we never created: 404, nothing changes', async () => {
     const made = await unknownPayment(harness);
     const before = await snapshot(harness);
+    const now = harness.stack.clock.now();
 
-    const answer = await postWebhook(
-      harness,
-      successBody(made, harness.stack.clock.now(), { PCD_PAY_OID: 'nosuchsub-20270301-1' }),
-    );
+    const foreign = await postWebhook(harness, successBody(made, now, { PCD_PAY_OID: 'order_2027_0001' }));
+    const declined = await postWebhook(harness, declineBody(made, { PCD_PAY_OID: 'nosuchsub-20270301-1' }));
 
-    expect(answer).toMatchObject({ status: 404, json: { result: 'not_found', message: 'not our payment' } });
+    for (const answer of [foreign, declined]) {
+      expect(answer).toMatchObject({
+        status: 404,
+        json: { result: 'not_found', message: 'not our payment' },
+      });
+    }
     expect(await snapshot(harness)).toEqual(before);
+    expect(await harness.stack.billing.unrecordedPayments.list()).toEqual([]);
+  });
+
+  test('a success for an OID of ours with no payment recorded: 202, kept as a report, nothing else changes', async () => {
+    const made = await unknownPayment(harness);
+    const before = await snapshot(harness);
+    const now = harness.stack.clock.now();
+    const body = successBody(made, now, { PCD_PAY_OID: 'nosuchsub-20270301-1' });
+
+    const answer = await postWebhook(harness, body);
+    const copy = await postWebhook(harness, body);
+
+    for (const reply of [answer, copy]) {
+      expect(reply).toMatchObject({ status: 202, json: { result: 'reported' } });
+    }
+    expect(await snapshot(harness)).toEqual(before);
+    expect(await harness.stack.billing.unrecordedPayments.list()).toEqual([
+      { oid: 'nosuchsub-20270301-1', reportedAt: now, amount: made.payment.amount, payType: 'card' },
+    ]);
+    expect(harness.metrics.slice(-2)).toEqual(['WebhookUnrecordedPayments', 'WebhookUnrecordedPayments']);
+    await harness.stack.billing.unrecordedPayments.remove('nosuchsub-20270301-1');
   });
 
   test.each([

@@ -77,6 +77,7 @@ export async function startWebhookHarness(startAt = '2027-03-01T09:00:00+09:00')
       publisher: stack.billing.publisher,
       now: stack.clock.now,
       pathSecret: secret,
+      unrecordedPayments: stack.billing.unrecordedPayments,
       logger,
       metrics,
     }),
