@@ -22,6 +22,19 @@ export interface ReconcilerDependencies extends ReconcileDependencies {
 
 const DEFAULT_RESERVE_MS = 20_000;
 
+/**
+ * Payple's refusals, with the code and classification only (never a message, token or key).
+ * `paused`: the run ended there and every payment kept its back-off; else the refusal was about
+ * its own payment (others were answered), which backed off.
+ */
+function logRefusal(logger: Logger, report: ReconcileReport): void {
+  const { refusal } = report;
+  if (refusal === undefined) return;
+  const fields = { ...refusal, configurationErrors: report.configurationErrors ?? 0 };
+  if (refusal.classification === 'config_error') logger.error('Payple refused our configuration', fields);
+  else logger.warn('Payple refused a fresh lookup token', fields);
+}
+
 export function createReconcilerHandler(deps: ReconcilerDependencies) {
   return middy(async (_event: unknown, context: Context): Promise<ReconcileReport> => {
     const reserve = deps.reserveMs ?? DEFAULT_RESERVE_MS;
@@ -38,6 +51,9 @@ export function createReconcilerHandler(deps: ReconcilerDependencies) {
       MetricUnit.Seconds,
       Math.floor(report.oldestUnsettledAgeMs / 1000),
     );
+    // The charger's metric name, under the reconciler's service: its own alarm, its own runbook section.
+    deps.metrics.addMetric('PaypleConfigurationErrors', MetricUnit.Count, report.configurationErrors ?? 0);
+    logRefusal(deps.logger, report);
     if (report.needsReview > 0)
       deps.logger.error('payments need review: their outcome stays unknown', { ...report });
     else deps.logger.info('reconcile run finished', { ...report });

@@ -8,14 +8,31 @@
  *   anything.
  * - Every lookup is reserved from the deployment-wide budget first; Payple's PCHK9997 ends the run
  *   and blocks the budget for everyone for the rest of the window.
- * - Lookups are sequential (Payple asks for that) under one lookup token the client reuses.
+ * - Lookups are sequential (Payple asks for that) under one lookup token the client reuses. A
+ *   refused token (the client drops it) is retried once at once with a fresh one; a fresh token
+ *   refused too ends the run.
  * - Found paid / declined: settled. Not found: still unknown until a grace period has passed since
  *   the request, then `not_charged` (the subscription makes a new attempt with a new OID). Anything
  *   else (errors, unknown answers) backs off on a schedule; when the schedule is exhausted the
  *   payment goes to `needs_review` and its period is never charged again on its own.
+ * - Payple refusing our configuration (credentials, Referer, partner limits: `config_error`) says
+ *   nothing about the payment, so it spends no back-off: the run ends and every payment keeps its
+ *   place and its count of lookups; each scheduled run tries again (one or two lookups) until the
+ *   configuration is fixed. A refused partner auth ends the run at once (the auth carries nothing of
+ *   the payment). A refused lookup request might be about that request alone: when the lookup just
+ *   before or just after it (of another payment) is answered, the refusal was the payment's own and
+ *   it backs off like after any other error. Two refusals in a row end the run; a refusal with no
+ *   answer on either side keeps its back-off too.
  */
 import { kstCompactDateOf, type PaymentAnswer, type PaymentRecord } from '../billing/index.ts';
-import { PaypleTransportError, type PaymentLookupInput, type PaymentLookupOutcome } from '../payple/index.ts';
+import {
+  PaypleTransportError,
+  type ClassificationReason,
+  type FailureStage,
+  type PaymentLookupInput,
+  type PaymentLookupOutcome,
+  type PaypleFailure,
+} from '../payple/index.ts';
 import type { LookupBudget } from '../store/lookup-budget.ts';
 import { answerOf } from './charge-attempt.ts';
 import type { UnsettledIndex } from './ports.ts';
@@ -46,6 +63,24 @@ export interface ReconcileRequest {
   readonly shouldStop: () => boolean;
 }
 
+/** Payple refusing a lookup for something other than the payment. Safe to log: no message, no key. */
+export interface LookupRefusal {
+  /** The payment whose lookup was refused. */
+  readonly oid: string;
+  readonly classification: 'config_error' | 'token_expired';
+  /** Payple's code (`AUTH0004`, `SPCD9991`, `PCHK0004`, ...); none for a `return_url` we refused. */
+  readonly code?: string;
+  readonly reason: ClassificationReason;
+  /** `auth`: the partner auth was refused, nothing about the payment was sent. */
+  readonly stage: FailureStage;
+  /**
+   * True: the run ended on it, taken as Payple refusing our lookups, and every payment kept its
+   * place and its back-off. False: another payment got an answer in the same run, so the refusal was
+   * about this payment's own request, which backed off like after any other error.
+   */
+  readonly paused: boolean;
+}
+
 export interface ReconcileReport {
   readonly examined: number;
   readonly lookups: number;
@@ -59,6 +94,14 @@ export interface ReconcileReport {
    * outcome unknown for hours means lookups are failing or falling behind.
    */
   readonly oldestUnsettledAgeMs: number;
+  /** Lookups Payple answered with a configuration error (absent: none). */
+  readonly configurationErrors?: number;
+  /**
+   * The refusal the run ended on (`paused`; a configuration error rather than a refused token when
+   * there were both), else the last configuration error that turned out to be about its payment;
+   * absent when Payple refused nothing.
+   */
+  readonly refusal?: LookupRefusal;
 }
 
 /** The KST date of the request, and the next one too when the request was just before midnight. */
@@ -79,12 +122,39 @@ async function oldestDue(index: UnsettledIndex, now: number, limit: number): Pro
     .slice(0, limit);
 }
 
+type Refusal = Omit<LookupRefusal, 'paused'>;
+
 type LookupVerdict =
   | { readonly kind: 'settle'; readonly outcome: SettleOutcome; readonly answer: PaymentAnswer }
   | { readonly kind: 'not_found' }
   | { readonly kind: 'retry_later'; readonly answer?: PaymentAnswer }
+  | { readonly kind: 'refused'; readonly refusal: Refusal; readonly answer: PaymentAnswer }
+  | { readonly kind: 'token_refused'; readonly refusal: Refusal }
   | { readonly kind: 'limited' }
   | { readonly kind: 'no_budget' };
+
+function refusalOf(
+  payment: PaymentRecord,
+  classification: Refusal['classification'],
+  failure: PaypleFailure,
+): Refusal {
+  return {
+    oid: payment.oid,
+    classification,
+    ...(failure.code ? { code: failure.code } : {}),
+    reason: failure.reason,
+    stage: failure.stage,
+  };
+}
+
+/** A payment whose lookup was refused, held under this run's lease until the run knows by whom. */
+interface RefusedPayment {
+  readonly payment: PaymentRecord;
+  /** Where it was listed: given back there, it keeps its place. */
+  readonly listedAt: number;
+  readonly refusal: Refusal;
+  readonly answer: PaymentAnswer;
+}
 
 export async function reconcileUnsettledPayments(
   deps: ReconcileDependencies,
@@ -102,9 +172,11 @@ export async function reconcileUnsettledPayments(
     budgetExhausted: false,
     oldestUnsettledAgeMs: candidates.length > 0 ? Math.max(0, listedAt - oldestRequest) : 0,
   };
+  let configurationErrors = 0;
+  let refusal: LookupRefusal | undefined;
   let reserved = 0;
 
-  const lookUp = async (payment: PaymentRecord, date: string): Promise<LookupVerdict> => {
+  const lookUp = async (payment: PaymentRecord, date: string, freshToken = false): Promise<LookupVerdict> => {
     if (reserved === 0) {
       // Reserve in small steps: what a run reserves and does not use is lost for the window.
       reserved = await deps.budget.reserve(Math.min(10, candidates.length - report.examined + 1), deps.now());
@@ -154,18 +226,39 @@ export async function reconcileUnsettledPayments(
         if (outcome.code !== undefined && deps.notFoundCodes.includes(outcome.code))
           return { kind: 'not_found' };
         return { kind: 'retry_later', answer };
-      case 'token_expired':
       case 'config_error':
+        configurationErrors++;
+        return { kind: 'refused', refusal: refusalOf(payment, 'config_error', outcome), answer };
+      case 'token_expired':
+        // A token is never about the payment, so a refused one must not spend its back-off (tokens
+        // refused for a while would walk every payment towards needs_review). The client has
+        // dropped it, so asking again gets a fresh one; that costs one more lookup from the budget.
+        // Once only: a fresh token refused as well means something is wrong for every lookup, and
+        // the run ends (a loop here could spend the whole budget on refusals).
+        if (!freshToken) return lookUp(payment, date, true);
+        return { kind: 'token_refused', refusal: refusalOf(payment, 'token_expired', outcome) };
       case 'duplicate_oid':
         return { kind: 'retry_later', answer };
     }
   };
+
+  const backOff = async (payment: PaymentRecord, now: number, answer?: PaymentAnswer) => {
+    const outcome = await scheduleNextLookup(deps, payment, now, answer);
+    if (outcome === 'rescheduled') report.rescheduled++;
+    if (outcome === 'needs_review') report.needsReview++;
+  };
+
+  /** A refused payment not yet known to be refused for its own sake. */
+  let refused: RefusedPayment | undefined;
+  /** Whether Payple answered the last lookup that was answered or refused (errors do not count). */
+  let lastAnswered = false;
 
   for (const listed of candidates) {
     if (request.shouldStop()) break;
     const payment = await lease(deps, listed, deps.now() + deps.leaseMs);
     if (!payment) continue;
     report.examined++;
+    const place = listed.reconcile?.nextAt ?? deps.now();
 
     let verdict: LookupVerdict = { kind: 'not_found' };
     for (const date of lookupDates(payment)) {
@@ -177,11 +270,44 @@ export async function reconcileUnsettledPayments(
       if (verdict.kind === 'limited') await deps.budget.block(deps.now());
       report.budgetExhausted = true;
       // Give the payment back at once: it keeps its place as the oldest for the next run.
-      await lease(deps, payment, listed.reconcile?.nextAt ?? deps.now());
+      await lease(deps, payment, place);
       break;
+    }
+    if (verdict.kind === 'token_refused') {
+      await lease(deps, payment, place);
+      refusal = { ...verdict.refusal, paused: true };
+      break;
+    }
+    if (verdict.kind === 'refused') {
+      if (verdict.refusal.stage === 'auth' || refused !== undefined) {
+        // Payple refuses us, not the payment: end the run, nobody's back-off spent.
+        await lease(deps, payment, place);
+        refusal = { ...verdict.refusal, paused: true };
+        break;
+      }
+      if (lastAnswered) {
+        // The lookup just before, with the same configuration, was answered: this one's own.
+        await backOff(payment, deps.now(), verdict.answer);
+        refusal = { ...verdict.refusal, paused: false };
+        lastAnswered = false;
+        continue;
+      }
+      // Possibly about this request alone: keep it leased and let the next payment tell.
+      refused = { payment, listedAt: place, refusal: verdict.refusal, answer: verdict.answer };
+      continue;
     }
 
     const settledAt = deps.now();
+    if (verdict.kind === 'settle' || verdict.kind === 'not_found') {
+      lastAnswered = true;
+      if (refused !== undefined) {
+        // Payple answered this lookup with the same configuration: the refusal was about that
+        // payment.
+        await backOff(refused.payment, settledAt, refused.answer);
+        refusal = { ...refused.refusal, paused: false };
+        refused = undefined;
+      }
+    }
     if (verdict.kind === 'settle') {
       const result = await settleAttemptOutcome(deps, {
         oid: payment.oid,
@@ -201,30 +327,50 @@ export async function reconcileUnsettledPayments(
       if (result.status === 'settled') report.settled++;
       continue;
     }
-
-    const lookups = (payment.reconcile?.lookups ?? 0) + 1;
-    const delay = deps.backoffMs[lookups - 1];
-    if (delay === undefined) {
-      const marked = await markNeedsReview(deps, payment, settledAt);
-      if (marked) report.needsReview++;
-      continue;
-    }
-    const committed = await deps.store.commit({
-      payment: {
-        expected: { states: [payment.state], version: payment.version },
-        next: {
-          ...payment,
-          state: 'unknown',
-          ...(verdict.kind === 'retry_later' && verdict.answer ? { answer: verdict.answer } : {}),
-          reconcile: { nextAt: settledAt + delay, lookups },
-          version: payment.version + 1,
-        },
-      },
-      events: [],
-    });
-    if (committed.committed) report.rescheduled++;
+    await backOff(payment, settledAt, verdict.kind === 'retry_later' ? verdict.answer : undefined);
   }
-  return report;
+
+  if (refused !== undefined) {
+    // The run ended before another payment could tell: take it as Payple refusing us (the safe
+    // reading: a payment keeps its back-off) and give it back where it was.
+    await lease(deps, refused.payment, refused.listedAt);
+    const endedOnConfiguration = refusal?.paused === true && refusal.classification === 'config_error';
+    if (!endedOnConfiguration) refusal = { ...refused.refusal, paused: true };
+  }
+  return {
+    ...report,
+    ...(configurationErrors > 0 ? { configurationErrors } : {}),
+    ...(refusal ? { refusal } : {}),
+  };
+}
+
+/**
+ * After a lookup that settled nothing: the next one on the back-off schedule, or `needs_review`
+ * when the schedule is spent. Conditional on the version this run holds.
+ */
+async function scheduleNextLookup(
+  deps: ReconcileDependencies,
+  payment: PaymentRecord,
+  now: number,
+  answer: PaymentAnswer | undefined,
+): Promise<'rescheduled' | 'needs_review' | undefined> {
+  const lookups = (payment.reconcile?.lookups ?? 0) + 1;
+  const delay = deps.backoffMs[lookups - 1];
+  if (delay === undefined) return (await markNeedsReview(deps, payment, now)) ? 'needs_review' : undefined;
+  const committed = await deps.store.commit({
+    payment: {
+      expected: { states: [payment.state], version: payment.version },
+      next: {
+        ...payment,
+        state: 'unknown',
+        ...(answer ? { answer } : {}),
+        reconcile: { nextAt: now + delay, lookups },
+        version: payment.version + 1,
+      },
+    },
+    events: [],
+  });
+  return committed.committed ? 'rescheduled' : undefined;
 }
 
 /**
