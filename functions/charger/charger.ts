@@ -17,6 +17,7 @@ import {
   type ChargeJobResult,
 } from '../use-cases/charge-attempt.ts';
 import type { ChargeJob } from '../use-cases/ports.ts';
+import { errorLogFields } from '../shared/observability.ts';
 
 export const chargeJobSchema = z.strictObject({
   subscriptionId: z.string().regex(/^[A-Za-z0-9]{1,40}$/),
@@ -98,7 +99,7 @@ export function createChargerHandler(deps: ChargerDependencies) {
       deps.logger.error('charge job failed', {
         messageId: record.messageId,
         receiveCount: record.attributes.ApproximateReceiveCount,
-        error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+        error: errorLogFields(error),
       });
       throw error;
     }

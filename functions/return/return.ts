@@ -20,6 +20,7 @@ import {
   type ReturnResult,
   type WindowResult,
 } from '../use-cases/complete-checkout.ts';
+import { errorLogFields } from '../shared/observability.ts';
 
 export interface ReturnHandlerDependencies extends CompleteCheckoutDependencies {
   readonly logger: Logger;
@@ -115,7 +116,7 @@ function record(deps: ReturnHandlerDependencies, result: ReturnResult): void {
     const error = result.error;
     deps.logger.error('checkout return failed', {
       ...fields,
-      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+      error: errorLogFields(error),
     });
   } else if (!result.needsReview) {
     deps.logger.info('checkout return', fields);

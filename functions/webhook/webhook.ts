@@ -25,6 +25,7 @@ import {
   WebhookError,
 } from './errors.ts';
 import { parseWebhookFields } from './notification.ts';
+import { errorLogFields } from '../shared/observability.ts';
 
 /** Payple's results are about 2 KB; anything far larger is not from Payple. */
 export const MAX_WEBHOOK_BODY_BYTES = 16 * 1024;
@@ -235,7 +236,7 @@ function errorResponses(deps: WebhookHandlerDependencies): MiddlewareObj<APIGate
       const error = request.error;
       if (!(error instanceof WebhookError) || !error.expose) {
         deps.logger.error('webhook failed', {
-          error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+          error: errorLogFields(error),
         });
         return;
       }
