@@ -373,6 +373,13 @@ export class StatelessStack extends Stack {
       threshold: 1,
     });
     monitoring.alarm({
+      name: 'ReconcilerPaypleConfigurationErrors',
+      summary:
+        'Payple refused our configuration when looking up payments (credentials, Referer): lookups pause, payments keep their back-off.',
+      metric: reconciler.metric('PaypleConfigurationErrors', { period: Duration.minutes(5) }),
+      threshold: 1,
+    });
+    monitoring.alarm({
       name: 'LookupBudgetExhausted',
       summary: 'The shared Payple lookup budget has been spent for 30 minutes: outcomes are resolved late.',
       metric: reconciler.metric('LookupBudgetExhausted', { period: CHARGE_PERIOD }),
@@ -577,7 +584,7 @@ export class StatelessStack extends Stack {
         title: 'Reconciler',
         width: 12,
         left: sums(reconciler, ['ReconcilerLookups', 'PaymentsReconciled', 'PaymentsNeedingReview']),
-        right: sums(reconciler, ['LookupBudgetExhausted']),
+        right: sums(reconciler, ['LookupBudgetExhausted', 'PaypleConfigurationErrors']),
       }),
       new GraphWidget({
         title: 'Billing queue',

@@ -149,6 +149,11 @@ describe('alarms', () => {
         fires: 'Sum >= 1 per 300s in 1 of 1',
         missing: 'notBreaching',
       },
+      ReconcilerPaypleConfigurationErrors: {
+        metric: billing('PaypleConfigurationErrors', 'reconciler'),
+        fires: 'Sum >= 1 per 300s in 1 of 1',
+        missing: 'notBreaching',
+      },
       LookupBudgetExhausted: {
         metric: billing('LookupBudgetExhausted', 'reconciler'),
         fires: 'Sum >= 1 per 600s in 3 of 3',
