@@ -21,7 +21,7 @@ import {
 } from '../functions/shared/reconcile-config.ts';
 import { DynamoLookupBudget } from '../functions/store/lookup-budget.ts';
 import { DynamoUnrecordedPaymentReports } from '../functions/store/unrecorded-payment-reports.ts';
-import type { ReconcileReport } from '../functions/use-cases/reconcile.ts';
+import type { ReconcilerRunReport } from '../functions/reconciler/reconciler.ts';
 import { OutboxPublisher } from '../functions/events/outbox-publisher.ts';
 import { PaypleClient } from '../functions/payple/index.ts';
 import { SqsJobQueue } from '../functions/queue/sqs-job-queue.ts';
@@ -76,10 +76,27 @@ export interface LocalBilling {
   /** Runs the dispatcher once, as its schedule would. */
   dispatch(): Promise<unknown>;
   /** Runs the reconciler once, as its schedule would. */
-  reconcile(): Promise<ReconcileReport>;
+  reconcile(): Promise<ReconcilerRunReport>;
   /** Charges everything in the billing queue now. */
   drain(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Remembers whether any report may exist, so idle reconciler runs can still be skipped. */
+class IdleAwareReports extends DynamoUnrecordedPaymentReports {
+  /** True until a read finds none (a restarted stack may find some in its saved data). */
+  mayHaveReports = true;
+
+  override async record(...args: Parameters<DynamoUnrecordedPaymentReports['record']>) {
+    this.mayHaveReports = true;
+    return super.record(...args);
+  }
+
+  override async list() {
+    const reports = await super.list();
+    this.mayHaveReports = reports.length > 0;
+    return reports;
+  }
 }
 
 /**
@@ -190,10 +207,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     table: options.tables.control,
     perTenMinutes: reconcile.lookupBudgetPerTenMinutes,
   });
-  const unrecordedPayments = new DynamoUnrecordedPaymentReports(
-    documentClient(options.dynamo),
-    options.tables.control,
-  );
+  const unrecordedPayments = new IdleAwareReports(documentClient(options.dynamo), options.tables.control);
   const reconciler = createReconcilerHandler({
     store,
     index: store,
@@ -207,6 +221,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     notFoundCodes: NOT_FOUND_LOOKUP_CODES,
     leaseMs: 10 * 60_000,
     maxPayments: reconcile.maxPaymentsPerRun,
+    unrecordedPayments,
     logger,
     metrics,
   });
@@ -249,7 +264,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     expression: schedules.reconciler.expression,
     timeZone: schedules.reconciler.timeZone,
     handler: async () => {
-      if (!(await store.mayHaveUnsettledWork(now()))) return;
+      if (!unrecordedPayments.mayHaveReports && !(await store.mayHaveUnsettledWork(now()))) return;
       await runReconciler();
       // A not-charged attempt is due again at once: the next dispatcher run enqueues it.
     },

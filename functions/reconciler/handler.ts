@@ -8,6 +8,7 @@ import { paypleClient, paypleCredentialsFromSecret } from '../shared/payple.ts';
 import { NOT_FOUND_LOOKUP_CODES, reconcileSettings } from '../shared/reconcile-config.ts';
 import { documentClient, DynamoBillingStore } from '../store/dynamo-billing-store.ts';
 import { DynamoLookupBudget } from '../store/lookup-budget.ts';
+import { DynamoUnrecordedPaymentReports } from '../store/unrecorded-payment-reports.ts';
 import { createReconcilerHandler } from './reconciler.ts';
 
 const settings = billingSettings(process.env);
@@ -35,6 +36,7 @@ export const handler = createReconcilerHandler({
   notFoundCodes: NOT_FOUND_LOOKUP_CODES,
   leaseMs: 10 * 60_000,
   maxPayments: reconcile.maxPaymentsPerRun,
+  unrecordedPayments: new DynamoUnrecordedPaymentReports(documents, requireEnv(process.env, 'CONTROL_TABLE')),
   logger,
   metrics: createMetrics('reconciler'),
 });

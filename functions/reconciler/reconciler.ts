@@ -5,15 +5,25 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { UnrecordedPaymentReports } from '../use-cases/ports.ts';
 import {
   reconcileUnsettledPayments,
   type ReconcileDependencies,
   type ReconcileReport,
 } from '../use-cases/reconcile.ts';
+import { reviewUnrecordedPayments } from '../use-cases/unrecorded-payments.ts';
+
+/**
+ * How long a success the webhook reported may wait for its payment record: a checkout session's
+ * 30 minutes plus the return's grace, with room for a slow return.
+ */
+export const UNRECORDED_PAYMENT_GRACE_MS = 60 * 60_000;
 
 export interface ReconcilerDependencies extends ReconcileDependencies {
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Successes the webhook reported for OIDs without a payment record. */
+  readonly unrecordedPayments: UnrecordedPaymentReports;
   /** Payments looked at per run. */
   readonly maxPayments: number;
   /** Stop starting lookups when less than this is left of the invocation. */
@@ -35,8 +45,40 @@ function logRefusal(logger: Logger, report: ReconcileReport): void {
   else logger.warn('Payple refused a fresh lookup token', fields);
 }
 
+/** What one run did: the lookups, and the follow-up of the webhook's unrecorded payments. */
+export interface ReconcilerRunReport extends ReconcileReport {
+  readonly unrecordedPayments: {
+    /** Reports dropped because their payment is recorded now. */
+    readonly recorded: number;
+    /** OIDs Payple reported paid, still without a payment record after the grace period. */
+    readonly outstanding: readonly string[];
+  };
+}
+
+/** Follows the webhook's reports up; the outstanding ones are logged (and alarmed) on every run. */
+async function followUpUnrecordedPayments(deps: ReconcilerDependencies) {
+  const review = await reviewUnrecordedPayments({
+    reports: deps.unrecordedPayments,
+    store: deps.store,
+    now: deps.now,
+    graceMs: UNRECORDED_PAYMENT_GRACE_MS,
+  });
+  deps.metrics.addMetric('UnrecordedPayments', MetricUnit.Count, review.outstanding.length);
+  if (review.outstanding.length > 0) {
+    deps.logger.error('Payple reported payments we have no record of: check them at Payple', {
+      payments: review.outstanding.map(({ oid, amount, payType, reportedAt }) => ({
+        oid,
+        amount,
+        payType,
+        reportedAt: new Date(reportedAt).toISOString(),
+      })),
+    });
+  }
+  return { recorded: review.recorded.length, outstanding: review.outstanding.map(({ oid }) => oid) };
+}
+
 export function createReconcilerHandler(deps: ReconcilerDependencies) {
-  return middy(async (_event: unknown, context: Context): Promise<ReconcileReport> => {
+  return middy(async (_event: unknown, context: Context): Promise<ReconcilerRunReport> => {
     const reserve = deps.reserveMs ?? DEFAULT_RESERVE_MS;
     const report = await reconcileUnsettledPayments(deps, {
       maxPayments: deps.maxPayments,
@@ -57,7 +99,7 @@ export function createReconcilerHandler(deps: ReconcilerDependencies) {
     if (report.needsReview > 0)
       deps.logger.error('payments need review: their outcome stays unknown', { ...report });
     else deps.logger.info('reconcile run finished', { ...report });
-    return report;
+    return { ...report, unrecordedPayments: await followUpUnrecordedPayments(deps) };
   })
     .use(injectLambdaContext(deps.logger))
     .use(logMetrics(deps.metrics));

@@ -380,6 +380,14 @@ export class StatelessStack extends Stack {
       threshold: 1,
     });
     monitoring.alarm({
+      name: 'UnrecordedPayments',
+      summary:
+        'Payple reported payments (webhook) that no subscription recorded within an hour: money taken that we do not know of.',
+      // A gauge the reconciler reports on every run (outstanding reports), hence its maximum.
+      metric: reconciler.metric('UnrecordedPayments', { period: Duration.minutes(10), statistic: 'Maximum' }),
+      threshold: 1,
+    });
+    monitoring.alarm({
       name: 'LookupBudgetExhausted',
       summary: 'The shared Payple lookup budget has been spent for 30 minutes: outcomes are resolved late.',
       metric: reconciler.metric('LookupBudgetExhausted', { period: CHARGE_PERIOD }),
@@ -584,7 +592,7 @@ export class StatelessStack extends Stack {
         title: 'Reconciler',
         width: 12,
         left: sums(reconciler, ['ReconcilerLookups', 'PaymentsReconciled', 'PaymentsNeedingReview']),
-        right: sums(reconciler, ['LookupBudgetExhausted', 'PaypleConfigurationErrors']),
+        right: sums(reconciler, ['LookupBudgetExhausted', 'PaypleConfigurationErrors', 'UnrecordedPayments']),
       }),
       new GraphWidget({
         title: 'Billing queue',
@@ -626,6 +634,7 @@ export class StatelessStack extends Stack {
           'WebhookKeyTerminations',
           'WebhooksAcknowledged',
           'WebhooksRejected',
+          'WebhookUnrecordedPayments',
         ]),
         right: sums(webhook, ['WebhookContradictions', 'WebhookRefundsRefused']),
       }),

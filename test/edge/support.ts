@@ -31,11 +31,16 @@ export interface EdgeStack {
 
 export interface EdgeStackOptions {
   readonly startAt: string;
+  /** The sandbox posts its webhooks to the stack's own gateway, as in npm start (default false). */
+  readonly deliverWebhooks?: boolean;
   readonly allowedRedirectUrls?: readonly string[];
 }
 
 export async function startEdgeStack(options: EdgeStackOptions): Promise<EdgeStack> {
-  const stack = await startTestStack({ startAt: options.startAt });
+  const stack = await startTestStack({
+    startAt: options.startAt,
+    deliverWebhooks: options.deliverWebhooks ?? false,
+  });
   let url = '';
   const handlerErrors: unknown[] = [];
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'local-edge' });

@@ -154,6 +154,11 @@ describe('alarms', () => {
         fires: 'Sum >= 1 per 300s in 1 of 1',
         missing: 'notBreaching',
       },
+      UnrecordedPayments: {
+        metric: billing('UnrecordedPayments', 'reconciler'),
+        fires: 'Maximum >= 1 per 600s in 1 of 1',
+        missing: 'notBreaching',
+      },
       LookupBudgetExhausted: {
         metric: billing('LookupBudgetExhausted', 'reconciler'),
         fires: 'Sum >= 1 per 600s in 3 of 3',
@@ -312,6 +317,8 @@ describe('the dashboard', () => {
       'WebhookPaymentsSettled',
       'WebhookContradictions',
       'WebhookRefundsRefused',
+      'WebhookUnrecordedPayments',
+      'UnrecordedPayments',
       '5xx',
     ]) {
       expect(body).toContain(metric);

@@ -448,6 +448,7 @@ export function secondReconciler(
     }),
     payple: options.wrap ? options.wrap(client) : client,
     now: stack.clock.now,
+    unrecordedPayments: stack.billing.unrecordedPayments,
     backoffMs: settings.backoffMs,
     notFoundGraceMs: settings.notFoundGraceMs,
     notFoundCodes: NOT_FOUND_LOOKUP_CODES,
