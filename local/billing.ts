@@ -14,6 +14,7 @@ import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../functions/billing
 import { createChargerHandler } from '../functions/charger/charger.ts';
 import { createDispatcherHandler } from '../functions/dispatcher/dispatcher.ts';
 import { createReconcilerHandler } from '../functions/reconciler/reconciler.ts';
+import { createOperationsHandler, type OperationsResponse } from '../functions/operations/operations.ts';
 import {
   NOT_FOUND_LOOKUP_CODES,
   reconcileSettings,
@@ -77,6 +78,8 @@ export interface LocalBilling {
   dispatch(): Promise<unknown>;
   /** Runs the reconciler once, as its schedule would. */
   reconcile(): Promise<ReconcilerRunReport>;
+  /** Runs one operations command, as `aws lambda invoke` on the operations function would. */
+  operate(command: unknown): Promise<OperationsResponse>;
   /** Charges everything in the billing queue now. */
   drain(): Promise<void>;
   stop(): Promise<void>;
@@ -226,6 +229,17 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     metrics,
   });
 
+  const operations = createOperationsHandler({
+    store,
+    held: store,
+    publisher,
+    dunningPolicy: options.dunningPolicy ?? DEFAULT_DUNNING_POLICY,
+    unrecordedPayments,
+    now,
+    logger,
+    metrics,
+  });
+
   const poller = await startSqsPoller({
     sqs: options.sqs,
     queueUrl: options.queues.billing.url,
@@ -279,6 +293,8 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     unrecordedPayments,
     dispatch,
     reconcile: runReconciler,
+    operate: (command) =>
+      operations(command, createLambdaContext({ functionName: 'operations', timeoutMs: 5 * 60_000 })),
     drain: async () => {
       await poller.drain();
     },

@@ -269,6 +269,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         sandbox: payple.mode === 'sandbox' ? sandbox.admin : undefined,
         payple: { mode: payple.mode, host: payple.host },
         store: billing.store,
+        operate: (command) => billing.operate(command),
         timeTravel,
       }),
     ];

@@ -11,6 +11,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
+  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
   type TransactWriteCommandInput,
@@ -95,6 +96,30 @@ function paymentFromItem(item: Record<string, unknown>): PaymentRecord {
   return payment as unknown as PaymentRecord;
 }
 
+/** A scan cursor that is not one this store handed out. */
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+}
+
+const encodeCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+/** The subscriptions table's key a cursor names; anything else is refused, never sent to DynamoDB. */
+function decodeCursor(cursor: string): Record<string, unknown> {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+  } catch {
+    throw new InvalidCursorError('cursor is not one this engine returned');
+  }
+  const valid =
+    typeof key === 'object' &&
+    key !== null &&
+    Object.keys(key).length === 1 &&
+    typeof (key as { subscriptionId?: unknown }).subscriptionId === 'string';
+  if (!valid) throw new InvalidCursorError('cursor is not one this engine returned');
+  return key as Record<string, unknown>;
+}
+
 function isConditionFailure(error: unknown): boolean {
   if (error instanceof TransactionCanceledException) {
     // A condition that no longer holds, or another transaction on the same item right now: either
@@ -145,6 +170,30 @@ export class DynamoBillingStore implements BillingStore, DueIndex, UnsettledInde
     return found.filter(
       (sub): sub is Subscription => sub !== undefined && sub.paymentMethod.billingKeyRef === billingKey,
     );
+  }
+
+  /**
+   * Subscriptions on hold among up to `limit` subscriptions scanned from `cursor` on (an operator's
+   * occasional request, after a configuration error was fixed); `cursor` is absent at the end.
+   */
+  async listHeld(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ readonly subscriptions: Subscription[]; readonly cursor?: string }> {
+    const page = await this.#documents.send(
+      new ScanCommand({
+        TableName: this.#tables.subscriptions,
+        FilterExpression: 'attribute_type(#hold, :map)',
+        ExpressionAttributeNames: { '#hold': 'hold' },
+        ExpressionAttributeValues: { ':map': 'M' },
+        ConsistentRead: true,
+        Limit: limit,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor) }),
+      }),
+    );
+    const subscriptions = (page.Items ?? []).map((item) => parseSubscription(item));
+    const next = page.LastEvaluatedKey;
+    return { subscriptions, ...(next === undefined ? {} : { cursor: encodeCursor(next) }) };
   }
 
   async getPayment(oid: string): Promise<PaymentRecord | undefined> {

@@ -48,7 +48,8 @@ const MAX_ALARM_PERIOD = Duration.days(1);
 const CHARGE_PERIOD = Duration.minutes(10);
 
 /** Functions of the engine by name (the folder under `functions/`). */
-export type FunctionName = 'charger' | 'dispatcher' | 'reconciler' | 'checkout' | 'return' | 'webhook';
+export type FunctionName =
+  'charger' | 'dispatcher' | 'reconciler' | 'checkout' | 'return' | 'webhook' | 'operations';
 
 /**
  * API Gateway's own limit for an integration is 30 s: the return function (PUSERINFO, then a
@@ -266,7 +267,41 @@ export class StatelessStack extends Stack {
 
     this.api.serve({ checkout, return: paymentReturn, webhook });
 
-    this.functions = { charger, dispatcher, reconciler, checkout, return: paymentReturn, webhook };
+    /**
+     * Operators' commands, invoked with `aws lambda invoke` by whoever may invoke this one function
+     * (functions/operations/handler.ts, docs/runbook.md "Operations commands").
+     */
+    const operations = new BillingFunction(this, 'Operations', {
+      name: 'operations',
+      description:
+        "Operators' commands: release holds, decide payments under review, dismiss unrecorded-payment reports",
+      // Releasing every hold is a scan and a commit per held subscription.
+      timeout: Duration.minutes(5),
+      logRetention,
+      asyncRetryAttempts: 0,
+    })
+      .useTable('SUBSCRIPTIONS_TABLE', resources.tables.subscriptions, {
+        items: ['GetItem', 'PutItem', 'Scan'],
+      })
+      .useTable('PAYMENTS_TABLE', resources.tables.payments, { items: ['GetItem', 'PutItem'] })
+      .useTable('OUTBOX_TABLE', resources.tables.outbox, { items: ['PutItem', 'BatchWriteItem'] })
+      .useTable('CONTROL_TABLE', resources.tables.control, { items: ['GetItem', 'UpdateItem'] })
+      .useEventBus('EVENT_BUS_NAME', resources.eventBus)
+      .useSettings({ DUNNING_RETRY_DAYS: settlementSettings.DUNNING_RETRY_DAYS });
+    new CfnOutput(this, 'OperationsFunctionName', {
+      description: "Invoke with a JSON command (docs/runbook.md, 'Operations commands')",
+      value: operations.function.functionName,
+    });
+
+    this.functions = {
+      charger,
+      dispatcher,
+      reconciler,
+      checkout,
+      return: paymentReturn,
+      webhook,
+      operations,
+    };
 
     // --- Alarms ----------------------------------------------------------------------------------
     const monitoring = new Monitoring(this, 'Monitoring', {

@@ -12,6 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Subscription } from '../../functions/billing/index.ts';
+import type { OperationsResponse } from '../../functions/operations/operations.ts';
 import type { GatewayRoute, HttpHandler, HttpMethod } from '../aws/http-gateway.ts';
 import { AdminError } from '../payple-sandbox/admin.ts';
 import type { FaultSpec } from '../payple-sandbox/index.ts';
@@ -22,6 +23,8 @@ import { TimeTravel, TravelRefusedError, travelTargetSchema } from './time-trave
 export interface ConsoleRouteOptions extends StateSources {
   readonly timeTravel: TimeTravel;
   readonly store: { getSubscription(subscriptionId: string): Promise<Subscription | undefined> };
+  /** The operations function (`LocalBilling.operate`). */
+  readonly operate: (command: unknown) => Promise<OperationsResponse>;
 }
 
 /** The admin API's routes, also answered at `GET /__local/api`. */
@@ -35,6 +38,7 @@ export const consoleApi = [
   'DELETE /__local/faults                       remove every fault',
   'DELETE /__local/faults/{id}                  remove one fault',
   'POST   /__local/subscriptions/{id}/card      {card: test card name or number} | {account: ...}',
+  'POST   /__local/operations                   an operations command {command, requestedBy, ...} (docs/runbook.md)',
 ] as const;
 
 type Handler = (
@@ -158,6 +162,10 @@ export function consoleRoutes(options: ConsoleRouteOptions): GatewayRoute[] {
       const id = event.pathParameters?.['id'] ?? '';
       if (!sandbox().removeFault(id)) throw new ConsoleError(404, `no fault ${id}`);
       return json(200, { removed: id });
+    },
+    'POST /__local/operations': async (event) => {
+      const answer = await options.operate(readBody(event));
+      return json(answer.ok ? 200 : 400, answer);
     },
     'POST /__local/subscriptions/{id}/card': async (event) => {
       const body = parse(cardSchema, readBody(event));

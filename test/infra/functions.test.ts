@@ -17,7 +17,7 @@ interface FunctionProps {
   Environment: { Variables: Record<string, unknown> };
 }
 
-const ALL = ['charger', 'dispatcher', 'reconciler', 'checkout', 'return', 'webhook'];
+const ALL = ['charger', 'dispatcher', 'reconciler', 'checkout', 'return', 'webhook', 'operations'];
 
 let app: Deployed;
 let ref: Refs;
@@ -40,7 +40,7 @@ const environmentOf = (name: string) =>
   );
 
 describe('every function runs the handler its bundle exports', () => {
-  test('the app deploys the pipeline (charger, dispatcher, reconciler) and the edge (checkout, return, webhook)', () => {
+  test('the app deploys the pipeline (charger, dispatcher, reconciler), the edge (checkout, return, webhook) and the operations function', () => {
     expect(functionNames().sort()).toEqual([...ALL].sort());
   });
 
@@ -165,6 +165,18 @@ describe('the house construct', () => {
       EVENT_BUS_NAME: 'eventBus',
       WEBHOOK_SECRET_ID: 'secret:webhookPathSecret',
       PAYPLE_SECRET_ID: 'secret:paypleCredentials',
+      DUNNING_RETRY_DAYS: '1,3,5,7',
+    });
+  });
+
+  test('the operations function gets the tables it decides in, the control table for reports, the bus, and no Payple secret', () => {
+    expect(environmentOf('operations')).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      SUBSCRIPTIONS_TABLE: 'table:subscriptions',
+      PAYMENTS_TABLE: 'table:payments',
+      OUTBOX_TABLE: 'table:outbox',
+      CONTROL_TABLE: 'table:control',
+      EVENT_BUS_NAME: 'eventBus',
       DUNNING_RETRY_DAYS: '1,3,5,7',
     });
   });

@@ -212,6 +212,25 @@ describe('each function may do exactly what its code does, on its own resources 
     },
   );
 
+  test('operations: release holds (scan, Get/Put through transactions), settle, outbox, unrecorded-payment reports, bus', () => {
+    expect(permissionsOf(ref.logicalId(fn('operations').role))).toEqual(
+      [
+        ...ownLogs('operations'),
+        ...tracing,
+        'dynamodb:GetItem on table:subscriptions.Arn',
+        'dynamodb:PutItem on table:subscriptions.Arn',
+        'dynamodb:Scan on table:subscriptions.Arn',
+        'dynamodb:GetItem on table:payments.Arn',
+        'dynamodb:PutItem on table:payments.Arn',
+        'dynamodb:PutItem on table:outbox.Arn',
+        'dynamodb:BatchWriteItem on table:outbox.Arn',
+        'dynamodb:GetItem on table:control.Arn',
+        'dynamodb:UpdateItem on table:control.Arn',
+        'events:PutEvents on eventBus.Arn',
+      ].sort(),
+    );
+  });
+
   test('no role has a managed policy: AWSLambdaBasicExecutionRole would allow every log group', () => {
     for (const role of resourcesOf(app.stateless, 'AWS::IAM::Role')) {
       expect(role.Properties.ManagedPolicyArns, role.logicalId).toBeUndefined();

@@ -152,6 +152,26 @@ describe('the local admin API', () => {
     expect(stateText).not.toContain('kim@example.com');
   });
 
+  it('runs operations commands as the deployed operations function would, and refuses invalid ones', async () => {
+    const oid = `sub${randomUUID().replaceAll('-', '')}-20270310-1`;
+    await stack.billing.unrecordedPayments.record({ oid, reportedAt: stack.clock.now() });
+
+    const dismissed = await call(stack, 'POST', '/__local/operations', {
+      command: 'dismiss_unrecorded_payment',
+      oid,
+      requestedBy: 'newcomer',
+    });
+    const invalid = await call(stack, 'POST', '/__local/operations', { command: 'release_hold' });
+
+    expect(dismissed).toEqual({
+      status: 200,
+      json: { ok: true, command: 'dismiss_unrecorded_payment', result: { kind: 'dismissed', oid } },
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json).toMatchObject({ ok: false, error: 'invalid_command' });
+    expect(await stack.billing.unrecordedPayments.list()).toEqual([]);
+  });
+
   it('a charge job the charger failed is retried during a trip, not left waiting for real minutes, and reaches the DLQ', async () => {
     const count = async (url: string) => {
       const { Attributes } = await stack.sqs.send(
