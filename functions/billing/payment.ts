@@ -92,6 +92,11 @@ export interface PaymentRecord {
   readonly refundedTotal?: number;
   /** The refunds recorded, oldest first; `refundedTotal` is their sum. */
   readonly refunds?: readonly PaymentRefund[];
+  /**
+   * The month guard (`PCD_REGULER_FLAG`, year, month) the charge was sent with, if any: a refund
+   * of a guarded payment names it too. Absent for window payments and unguarded charges.
+   */
+  readonly monthGuard?: { readonly year: number; readonly month: number };
   /** +1 on every change. */
   readonly version: number;
 }

@@ -167,6 +167,12 @@ export function parseRefund(answer: unknown): Parsed<RefundReceipt> {
     oid: fields.PCD_PAY_OID,
     refundedAmount: fields.PCD_REFUND_TOTAL,
     refundedAt: fields.PCD_REFUND_TIME ?? fields.PCD_PAY_TIME,
+    refundedAtField:
+      fields.PCD_REFUND_TIME !== undefined
+        ? ('PCD_REFUND_TIME' as const)
+        : fields.PCD_PAY_TIME !== undefined
+          ? ('PCD_PAY_TIME' as const)
+          : undefined,
   }));
 }
 

@@ -249,6 +249,11 @@ export interface RefundReceipt {
   readonly refundedAmount: number;
   /** `PCD_REFUND_TIME` (or `PCD_PAY_TIME`) as ISO 8601 with `+09:00`, when sent. */
   readonly refundedAt: string | undefined;
+  /**
+   * The field `refundedAt` came from. Payple's cancellation webhook carries `PCD_REFUND_TIME`, by
+   * which a refund is recognised again; a `PCD_PAY_TIME` may be the original payment's time.
+   */
+  readonly refundedAtField: 'PCD_REFUND_TIME' | 'PCD_PAY_TIME' | undefined;
 }
 
 export type RefundOutcome = PaypleOutcome<RefundReceipt, ChargeFailureKind>;

@@ -190,8 +190,11 @@ export async function processChargeJob(deps: ChargeDependencies, job: ChargeJob)
     throw error;
   }
   const { charge } = claimed;
-  // Found by the reconciler if this charger never records an outcome.
-  const payment = newPaymentRecord(charge, 'charging', claimedAt, claimedAt + deps.chargingTimeoutMs);
+  const input = chargeInput(charge, subscription.customer, deps.useMonthGuard);
+  // Found by the reconciler if this charger never records an outcome. The month guard sent is
+  // kept: a refund of the payment names it.
+  const record = newPaymentRecord(charge, 'charging', claimedAt, claimedAt + deps.chargingTimeoutMs);
+  const payment = input.monthGuard ? { ...record, monthGuard: input.monthGuard } : record;
   const claim = await deps.store.commit({
     subscription: { expectedVersion: subscription.version, next: claimed.subscription },
     payment: { expected: 'new', next: payment },
@@ -199,7 +202,6 @@ export async function processChargeJob(deps: ChargeDependencies, job: ChargeJob)
   });
   if (!claim.committed) return { status: 'skipped', reason: 'lost_race' };
 
-  const input = chargeInput(charge, subscription.customer, deps.useMonthGuard);
   let outcome = await deps.payple.chargeBillingKey(input);
   if (outcome.kind === 'token_expired') {
     // The token was refused before anything was charged; the same OID again is safe (Payple
