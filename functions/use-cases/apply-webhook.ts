@@ -24,7 +24,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   IllegalTransitionError,
   parseOid,
-  recordRefund,
   terminatePaymentMethod,
   UNSETTLED_PAYMENT_STATES,
   type PaymentAnswer,
@@ -34,6 +33,7 @@ import {
   type Subscription,
 } from '../billing/index.ts';
 import type { BillingStore, UnrecordedPaymentReports } from './ports.ts';
+import { recordPaymentRefund } from './refund-payment.ts';
 import { settleAttemptOutcome, type SettleDependencies } from './settle-attempt.ts';
 
 /** The store, plus the lookup by billing key that a key termination needs. */
@@ -370,45 +370,29 @@ async function applyCancellation(
     if (!subscription || !sameSecret(notification.billingKey, subscription.paymentMethod.billingKeyRef))
       return refused('billing_key_mismatch');
 
-    const recorded = payment.refunds ?? [];
-    const seen = recorded.some(
-      (refund) =>
-        refund.amount === notification.refundAmount && refund.refundedAt === notification.refundedAt,
-    );
-    if (seen) return { ...ids, kind: 'refund_duplicate' };
-    const refundedTotal = (payment.refundedTotal ?? 0) + notification.refundAmount;
-    if (refundedTotal > payment.amount) return refused('exceeds_amount');
-
-    const now = deps.now();
-    const transition = recordRefund(
+    const recording = await recordPaymentRefund(deps, {
+      payment,
       subscription,
-      {
-        period: payment.period,
-        attempt: payment.attempt,
-        payType: payment.payType,
-        paidAmount: payment.amount,
-        refundedAmount: notification.refundAmount,
-        refundedTotal,
-      },
-      now,
-    );
-    const fullyRefunded = refundedTotal === payment.amount;
-    const result = await deps.store.commit({
-      payment: {
-        expected: { states: [payment.state], version: payment.version },
-        next: {
-          ...payment,
-          state: fullyRefunded ? 'refunded' : 'partially_refunded',
-          refundedTotal,
-          refunds: [...recorded, { amount: notification.refundAmount, refundedAt: notification.refundedAt }],
-          version: payment.version + 1,
-        },
-      },
-      events: transition.events,
+      refund: { amount: notification.refundAmount, refundedAt: notification.refundedAt },
+      now: deps.now(),
     });
-    if (!result.committed) continue;
-    await deps.publisher.publish(transition.events);
-    return { ...ids, kind: 'refund_recorded', refundedTotal, fullyRefunded };
+    switch (recording.status) {
+      case 'recorded':
+        return {
+          ...ids,
+          kind: 'refund_recorded',
+          refundedTotal: recording.refundedTotal,
+          fullyRefunded: recording.fullyRefunded,
+        };
+      case 'duplicate':
+        return { ...ids, kind: 'refund_duplicate' };
+      case 'exceeds_amount':
+        return refused('exceeds_amount');
+      case 'not_paid':
+        return refused('not_paid');
+      case 'conflict':
+        continue;
+    }
   }
   throw new Error(`refund webhook for ${notification.oid}: still conflicting after ${MAX_ROUNDS} rounds`);
 }
