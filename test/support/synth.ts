@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { buildApp, type BillingApp } from '../../lib/app.ts';
+import { PROJECT_ROOT } from '../../lib/constructs/billing-function.ts';
 import type { BillingConfigInput } from '../../lib/config.ts';
 
 /** A CloudFormation template as JSON. */
@@ -47,8 +48,17 @@ export interface SynthOptions {
   readonly bundle?: boolean;
 }
 
+/** cdk.json's feature flags: the tests synthesize what `cdk synth` and `cdk deploy` do. */
+const FEATURE_FLAGS = Object.fromEntries(
+  Object.entries(
+    (JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+      .context,
+  ).filter(([key]) => key.startsWith('@aws-cdk/')),
+);
+
 function contextOf(options: SynthOptions): Record<string, unknown> {
   return {
+    ...FEATURE_FLAGS,
     config: options.config ?? TEST_CONFIG,
     ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
     ...options.context,
