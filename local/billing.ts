@@ -233,6 +233,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     store,
     held: store,
     publisher,
+    payple,
     dunningPolicy: options.dunningPolicy ?? DEFAULT_DUNNING_POLICY,
     unrecordedPayments,
     now,

@@ -1,6 +1,7 @@
 /**
  * The operations Lambda: what the merchant's operators (or its back office, with IAM permission to
- * invoke this one function) may do by hand, one JSON command per invocation:
+ * invoke this one function) may do by hand, one JSON command per invocation: holds, payments under
+ * review, unrecorded-payment reports, refunds, cancellations and billing-key deletion.
  *
  * ```sh
  * aws lambda invoke --function-name <OperationsFunctionName> --cli-binary-format raw-in-base64-out \
@@ -20,6 +21,12 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { InvalidCursorError } from '../store/dynamo-billing-store.ts';
 import {
+  cancelSubscription,
+  releaseBillingKey,
+  type BillingKeyGateway,
+  type CancelSubscriptionStore,
+} from '../use-cases/cancel-subscription.ts';
+import {
   decidePayment,
   dismissUnrecordedPayment,
   releaseAllHolds,
@@ -28,9 +35,13 @@ import {
   type OperatorDependencies,
 } from '../use-cases/operator-decisions.ts';
 import { errorLogFields } from '../shared/observability.ts';
+import { refundPayment, type RefundGateway } from '../use-cases/refund-payment.ts';
 
 export interface OperationsDependencies extends OperatorDependencies {
+  readonly store: OperatorDependencies['store'] & CancelSubscriptionStore;
   readonly held: HeldSubscriptions;
+  /** Refunds and billing-key deletion (`PaypleClient`, with the refund key). */
+  readonly payple: RefundGateway & BillingKeyGateway;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -43,6 +54,16 @@ const oid = z
   .regex(/^[A-Za-z0-9]{1,40}-[0-9]{8}-[1-9][0-9]{0,3}$/, 'an OID is {subscriptionId}-{YYYYMMDD}-{attempt}');
 /** Who asked: recorded in the log with the command. */
 const requestedBy = z.string().trim().min(1, 'say who asks (requestedBy)').max(100);
+
+const COMMANDS = [
+  'release_hold',
+  'release_all_holds',
+  'decide_payment',
+  'dismiss_unrecorded_payment',
+  'refund_payment',
+  'cancel_subscription',
+  'release_billing_key',
+] as const;
 
 const commandSchema = z.discriminatedUnion(
   'command',
@@ -62,11 +83,24 @@ const commandSchema = z.discriminatedUnion(
       requestedBy,
     }),
     z.strictObject({ command: z.literal('dismiss_unrecorded_payment'), oid, requestedBy }),
+    z.strictObject({
+      command: z.literal('refund_payment'),
+      oid,
+      /** Whole KRW; everything not refunded yet when absent. */
+      amount: z.int().positive().max(100_000_000).optional(),
+      requestedBy,
+    }),
+    z.strictObject({
+      command: z.literal('cancel_subscription'),
+      subscriptionId,
+      effect: z.enum(['period_end', 'immediately']),
+      reason: z.enum(['requested_by_customer', 'requested_by_merchant']),
+      deleteBillingKey: z.boolean().default(false),
+      requestedBy,
+    }),
+    z.strictObject({ command: z.literal('release_billing_key'), subscriptionId, requestedBy }),
   ],
-  {
-    error:
-      'command must be one of release_hold, release_all_holds, decide_payment, dismiss_unrecorded_payment',
-  },
+  { error: `command must be one of ${COMMANDS.join(', ')}` },
 );
 
 export type OperationsCommand = z.input<typeof commandSchema>;
@@ -88,6 +122,20 @@ async function run(deps: OperationsDependencies, command: z.output<typeof comman
       return decidePayment(deps, { oid: command.oid, decision: command.decision });
     case 'dismiss_unrecorded_payment':
       return dismissUnrecordedPayment(deps, command.oid);
+    case 'refund_payment':
+      return refundPayment(deps, {
+        oid: command.oid,
+        ...(command.amount === undefined ? {} : { amount: command.amount }),
+      });
+    case 'cancel_subscription':
+      return cancelSubscription(deps, {
+        subscriptionId: command.subscriptionId,
+        effect: command.effect,
+        reason: command.reason,
+        deleteBillingKey: command.deleteBillingKey,
+      });
+    case 'release_billing_key':
+      return releaseBillingKey(deps, { subscriptionId: command.subscriptionId });
   }
 }
 

@@ -274,7 +274,7 @@ export class StatelessStack extends Stack {
     const operations = new BillingFunction(this, 'Operations', {
       name: 'operations',
       description:
-        "Operators' commands: release holds, decide payments under review, dismiss unrecorded-payment reports",
+        "Operators' commands: holds, payments under review, unrecorded payments, refunds, cancellations, billing keys",
       // Releasing every hold is a scan and a commit per held subscription.
       timeout: Duration.minutes(5),
       logRetention,
@@ -282,12 +282,16 @@ export class StatelessStack extends Stack {
     })
       .useTable('SUBSCRIPTIONS_TABLE', resources.tables.subscriptions, {
         items: ['GetItem', 'PutItem', 'Scan'],
+        // A billing key is deleted only when no other subscription charges it.
+        indexes: { byBillingKey: ['Query'] },
       })
       .useTable('PAYMENTS_TABLE', resources.tables.payments, { items: ['GetItem', 'PutItem'] })
       .useTable('OUTBOX_TABLE', resources.tables.outbox, { items: ['PutItem', 'BatchWriteItem'] })
       .useTable('CONTROL_TABLE', resources.tables.control, { items: ['GetItem', 'UpdateItem'] })
       .useEventBus('EVENT_BUS_NAME', resources.eventBus)
-      .useSettings({ DUNNING_RETRY_DAYS: settlementSettings.DUNNING_RETRY_DAYS });
+      // Refunds (with the refund key) and billing-key deletion.
+      .useSecret('PAYPLE_SECRET_ID', resources.paypleCredentials)
+      .useSettings({ ...paypleSettings, DUNNING_RETRY_DAYS: settlementSettings.DUNNING_RETRY_DAYS });
     new CfnOutput(this, 'OperationsFunctionName', {
       description: "Invoke with a JSON command (docs/runbook.md, 'Operations commands')",
       value: operations.function.functionName,

@@ -169,7 +169,7 @@ describe('the house construct', () => {
     });
   });
 
-  test('the operations function gets the tables it decides in, the control table for reports, the bus, and no Payple secret', () => {
+  test('the operations function gets the tables it decides in, the control table for reports, the bus and the Payple secret for refunds', () => {
     expect(environmentOf('operations')).toEqual({
       NODE_OPTIONS: '--enable-source-maps',
       SUBSCRIPTIONS_TABLE: 'table:subscriptions',
@@ -177,6 +177,9 @@ describe('the house construct', () => {
       OUTBOX_TABLE: 'table:outbox',
       CONTROL_TABLE: 'table:control',
       EVENT_BUS_NAME: 'eventBus',
+      PAYPLE_SECRET_ID: 'secret:paypleCredentials',
+      PAYPLE_HOST: 'https://democpay.payple.kr',
+      PAYPLE_REFERER: TEST_CONFIG.payple.referer,
       DUNNING_RETRY_DAYS: '1,3,5,7',
     });
   });

@@ -212,7 +212,7 @@ describe('each function may do exactly what its code does, on its own resources 
     },
   );
 
-  test('operations: release holds (scan, Get/Put through transactions), settle, outbox, unrecorded-payment reports, bus', () => {
+  test('operations: release holds (scan, Get/Put through transactions), settle, refunds, subscriptions by billing key, outbox, unrecorded-payment reports, bus, Payple secret', () => {
     expect(permissionsOf(ref.logicalId(fn('operations').role))).toEqual(
       [
         ...ownLogs('operations'),
@@ -220,6 +220,7 @@ describe('each function may do exactly what its code does, on its own resources 
         'dynamodb:GetItem on table:subscriptions.Arn',
         'dynamodb:PutItem on table:subscriptions.Arn',
         'dynamodb:Scan on table:subscriptions.Arn',
+        'dynamodb:Query on table:subscriptions.Arn/index/byBillingKey',
         'dynamodb:GetItem on table:payments.Arn',
         'dynamodb:PutItem on table:payments.Arn',
         'dynamodb:PutItem on table:outbox.Arn',
@@ -227,6 +228,7 @@ describe('each function may do exactly what its code does, on its own resources 
         'dynamodb:GetItem on table:control.Arn',
         'dynamodb:UpdateItem on table:control.Arn',
         'events:PutEvents on eventBus.Arn',
+        'secretsmanager:GetSecretValue on secret:paypleCredentials',
       ].sort(),
     );
   });

@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { DEFAULT_DUNNING_POLICY, type Subscription } from '../../functions/billing/index.ts';
 import { createOperationsHandler, type OperationsResponse } from '../../functions/operations/operations.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/observability.ts';
+import { PaypleClient } from '../../functions/payple/index.ts';
 import { createLambdaContext } from '../../local/aws/lambda-context.ts';
+import { LOCAL_REFERER } from '../../local/billing.ts';
+import { defaultPartner } from '../../local/payple-sandbox/index.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { billAt, seedSubscription, startTestStack } from '../support/local-stack.ts';
 import { startChargerWith } from '../support/pipeline-helpers.ts';
@@ -37,6 +40,15 @@ beforeAll(async () => {
     store: stack.billing.store,
     held: stack.billing.store,
     publisher: stack.billing.publisher,
+    payple: new PaypleClient({
+      host: stack.sandbox.url,
+      cstId: defaultPartner.cstId,
+      custKey: defaultPartner.custKey,
+      refundKey: defaultPartner.refundKey,
+      referer: LOCAL_REFERER,
+      clock: stack.clock,
+      logger: new Logger({ serviceName: 'test-payple', logLevel: 'SILENT' }),
+    }),
     dunningPolicy: DEFAULT_DUNNING_POLICY,
     unrecordedPayments: stack.billing.unrecordedPayments,
     now: stack.clock.now,
@@ -92,6 +104,32 @@ describe('commands that are not valid change nothing and say what is wrong', () 
     ],
     ['a forged cursor', { command: 'release_all_holds', cursor: 'eyJ4IjoxfQ', requestedBy: 'kim' }, 'cursor'],
     ['not an object', 'release_hold sub1', 'a command is a JSON object'],
+    [
+      'a refund of a fraction of a won',
+      { command: 'refund_payment', oid: 'sub1-20270601-1', amount: 10.5, requestedBy: 'kim' },
+      'amount',
+    ],
+    [
+      'a cancel without its effect',
+      {
+        command: 'cancel_subscription',
+        subscriptionId: 'sub1',
+        reason: 'requested_by_customer',
+        requestedBy: 'kim',
+      },
+      'effect',
+    ],
+    [
+      'a cancel for a reason only the engine gives',
+      {
+        command: 'cancel_subscription',
+        subscriptionId: 'sub1',
+        effect: 'immediately',
+        reason: 'first_payment_failed',
+        requestedBy: 'kim',
+      },
+      'reason',
+    ],
   ])('%s', async (_case, command, mentioned) => {
     const before = metrics.length;
 
@@ -271,5 +309,64 @@ describe('dismiss_unrecorded_payment', () => {
     expect(dismissed).toMatchObject({ ok: true, result: { kind: 'dismissed', oid } });
     expect(again).toMatchObject({ ok: true, result: { kind: 'refused', reason: 'not_reported' } });
     expect(await stack.billing.unrecordedPayments.list()).toEqual([]);
+  });
+});
+
+describe('refund_payment, cancel_subscription and release_billing_key reach Payple through the same function', () => {
+  test('a partial refund, then the rest; the sandbox holds both refunds and the payment is refunded', async () => {
+    const subscription = await seedSubscription(stack, {
+      firstBillingDate: { year: 2027, month: 6, day: 11 },
+    });
+    await billAt(stack, kst('2027-06-11', '10:05'));
+    const oid = `${subscription.id}-20270611-1`;
+
+    const partial = await invoke({ command: 'refund_payment', oid, amount: 900, requestedBy: 'kim' });
+    const rest = await invoke({ command: 'refund_payment', oid, requestedBy: 'kim' });
+    const beyond = await invoke({ command: 'refund_payment', oid, amount: 1, requestedBy: 'kim' });
+
+    expect(partial).toMatchObject({
+      ok: true,
+      result: { kind: 'refunded', amount: 900, fullyRefunded: false },
+    });
+    expect(rest).toMatchObject({
+      ok: true,
+      result: { kind: 'refunded', amount: 9_000, fullyRefunded: true },
+    });
+    expect(beyond).toMatchObject({ ok: true, result: { kind: 'refused' } });
+    expect(await stack.billing.store.getPayment(oid)).toMatchObject({
+      state: 'refunded',
+      refundedTotal: 9_900,
+    });
+    expect(stack.sandbox.admin.ledgerEntry(oid)).toMatchObject({ status: 'refunded' });
+  });
+
+  test('a cancel at once that deletes the billing key at Payple; a second cancel is refused', async () => {
+    const subscription = await seedSubscription(stack, {
+      firstBillingDate: { year: 2027, month: 6, day: 12 },
+    });
+    const key = subscription.paymentMethod.billingKeyRef;
+    const cancel = {
+      command: 'cancel_subscription',
+      subscriptionId: subscription.id,
+      effect: 'immediately',
+      reason: 'requested_by_customer',
+      deleteBillingKey: true,
+      requestedBy: 'kim',
+    };
+
+    const canceled = await invoke(cancel);
+    const again = await invoke(cancel);
+
+    expect(canceled).toMatchObject({
+      ok: true,
+      result: { kind: 'canceled', effect: 'immediately', billingKey: { outcome: 'deleted' } },
+    });
+    expect(again).toMatchObject({ ok: true, result: { kind: 'refused', reason: 'already_canceled' } });
+    expect(await stored(subscription.id)).toMatchObject({ status: 'canceled', nextChargeAt: null });
+    expect(stack.sandbox.admin.billingKeys().find((k) => k.PCD_PAYER_ID === key)).toMatchObject({
+      status: 'deleted',
+      deletedBy: 'PUSERDEL',
+    });
+    expect(JSON.stringify([canceled, again])).not.toContain(key);
   });
 });
