@@ -1,17 +1,27 @@
 /**
  * Helpers for the reconciler tests: payments whose outcome never arrived, made through the real
- * dispatcher, charger and sandbox faults; a record of every reconciler run with its clock instant
- * and what the sandbox counted; and a second reconciler over the same tables, budget and sandbox,
- * as a second Lambda instance would be.
+ * dispatcher, charger and sandbox faults (or, by the thousand, through the charger's use case and
+ * written in bulk); a record of every reconciler run with its clock instant and what the sandbox
+ * counted; and a second reconciler over the same tables, budget and sandbox, as a second Lambda
+ * instance would be.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  BatchWriteItemCommand,
+  DynamoDBClient,
+  type AttributeValue,
+  type TransactWriteItemsCommandInput,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import {
   createSubscription,
   DEFAULT_DUNNING_POLICY,
+  scheduledAttempt,
   type CalendarDate,
+  type NewSubscription,
   type PaymentRecord,
   type Subscription,
 } from '../../functions/billing/index.ts';
@@ -25,14 +35,16 @@ import {
   reconcileSettings,
   type ReconcileSettings,
 } from '../../functions/shared/reconcile-config.ts';
-import { documentClient } from '../../functions/store/dynamo-billing-store.ts';
+import { documentClient, DynamoBillingStore } from '../../functions/store/dynamo-billing-store.ts';
 import { DynamoLookupBudget } from '../../functions/store/lookup-budget.ts';
+import { processChargeJob, type ChargeDependencies } from '../../functions/use-cases/charge-attempt.ts';
+import type { BillingStore, Commit, CommitResult } from '../../functions/use-cases/ports.ts';
 import type { LookupGateway, ReconcileReport } from '../../functions/use-cases/reconcile.ts';
 import { createLambdaContext } from '../../local/aws/lambda-context.ts';
 import { startSqsPoller } from '../../local/aws/sqs-poller.ts';
 import { LOCAL_REFERER } from '../../local/billing.ts';
 import { defaultPartner, type FaultSpec } from '../../local/payple-sandbox/index.ts';
-import type { LocalStack } from '../../local/stack.ts';
+import { LOCAL_AWS, type LocalStack } from '../../local/stack.ts';
 
 export const MINUTE_MS = 60_000;
 export const TEN_MINUTES_MS = 10 * MINUTE_MS;
@@ -220,6 +232,198 @@ export async function makeUnknownPayments(
 }
 
 /**
+ * The charger's use case (`processChargeJob`) against an in-memory store: the same claim, charge
+ * and settle code, the same conditional commits (a version check per item), without DynamoDB. What
+ * it holds at the end is exactly what the charger would have written.
+ */
+class MemoryBillingStore implements BillingStore {
+  readonly subscriptions = new Map<string, Subscription>();
+  readonly payments = new Map<string, PaymentRecord>();
+
+  getSubscription(subscriptionId: string): Promise<Subscription | undefined> {
+    return Promise.resolve(this.subscriptions.get(subscriptionId));
+  }
+
+  getPayment(oid: string): Promise<PaymentRecord | undefined> {
+    return Promise.resolve(this.payments.get(oid));
+  }
+
+  commit(commit: Commit): Promise<CommitResult> {
+    const { subscription, payment } = commit;
+    const storedSubscription = subscription && this.subscriptions.get(subscription.next.id);
+    const storedPayment = payment && this.payments.get(payment.next.oid);
+    const subscriptionOk =
+      !subscription ||
+      (subscription.expectedVersion === undefined
+        ? storedSubscription === undefined
+        : storedSubscription?.version === subscription.expectedVersion);
+    const paymentOk =
+      !payment ||
+      (payment.expected === 'new'
+        ? storedPayment === undefined
+        : storedPayment !== undefined &&
+          payment.expected.states.includes(storedPayment.state) &&
+          storedPayment.version === payment.expected.version);
+    if (!subscriptionOk || !paymentOk) return Promise.resolve({ committed: false, reason: 'conflict' });
+    if (subscription) this.subscriptions.set(subscription.next.id, subscription.next);
+    if (payment) this.payments.set(payment.next.oid, payment.next);
+    return Promise.resolve({ committed: true });
+  }
+}
+
+/** Runs `task` over `items` with at most `width` at a time, in order of `items`; results in that order. */
+async function pooled<T, R>(items: readonly T[], width: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await task(items[index]!);
+      }
+    }),
+  );
+  return results;
+}
+
+/**
+ * Writes what `commits` would write (only puts of new items, no outbox events), in bulk: each commit
+ * goes through a `DynamoBillingStore` whose client sends nothing and keeps the items of the
+ * transaction instead, so the items are exactly the store's own (the record plus the due or
+ * reconcile index keys it derives); then they are put with BatchWriteItem, `width` calls at a time.
+ * Fresh tables only: BatchWriteItem has no conditions.
+ */
+async function bulkCommit(stack: LocalStack, commits: readonly Commit[], width = 8): Promise<void> {
+  const captured: { TableName?: string; Item?: Record<string, AttributeValue> }[] = [];
+  const capture = new DynamoDBClient({ ...LOCAL_AWS, endpoint: stack.dynamoEndpoint });
+  capture.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+      const input = args.input as TransactWriteItemsCommandInput;
+      for (const item of input.TransactItems ?? []) {
+        if (!item.Put) throw new Error('bulkCommit writes new items only');
+        captured.push(item.Put);
+      }
+      return { output: { $metadata: {} }, response: {} };
+    },
+    { step: 'build', name: 'captureTransactWrite' },
+  );
+  const store = new DynamoBillingStore(capture, stack.tables);
+  for (const commit of commits) {
+    if (commit.events.length > 0) throw new Error('bulkCommit writes no outbox events');
+    await store.commit(commit);
+  }
+  capture.destroy();
+  if (captured.length !== commits.reduce((n, c) => n + (c.subscription ? 1 : 0) + (c.payment ? 1 : 0), 0)) {
+    throw new Error(`bulkCommit captured ${captured.length} items`);
+  }
+
+  const batches = Array.from({ length: Math.ceil(captured.length / 25) }, (_, i) =>
+    captured.slice(i * 25, i * 25 + 25),
+  );
+  await pooled(batches, width, async (batch) => {
+    let requests: Record<string, WriteRequest[]> = {};
+    for (const { TableName, Item } of batch) {
+      (requests[TableName!] ??= []).push({ PutRequest: { Item: Item! } });
+    }
+    for (let round = 0; Object.keys(requests).length > 0; round++) {
+      if (round === 10) throw new Error('BatchWriteItem kept items unprocessed');
+      const result = await stack.dynamo.send(new BatchWriteItemCommand({ RequestItems: requests }));
+      requests = result.UnprocessedItems ?? {};
+    }
+  });
+}
+
+/**
+ * The same backlog as `makeUnknownPayments`, made cheaply. Each subscription is created by the
+ * domain (`createSubscription`), its billing key and one-charge fault are set up at the sandbox, and
+ * the charger's own use case (`processChargeJob`: the claim, a fresh auth, the charge over HTTP with
+ * the attempt's OID, the unknown settle) runs with the charger's settings (month guard, 5-minute
+ * bounds) and the clock at `at`, `parallel` at a time, against an in-memory store. Only then are
+ * the subscriptions and payments it left written to the stack's tables, in bulk, as the store
+ * writes them (`bulkCommit`); its outbox events are dropped (nothing here reads them). What the
+ * reconciler and the sandbox see afterwards is what the pipeline leaves; what is skipped is the
+ * dispatcher, SQS, and a dozen DynamoDB round trips per payment.
+ */
+export async function loseChargeAnswers(
+  stack: LocalStack,
+  options: {
+    readonly lost: readonly LostAnswer[];
+    readonly firstBillingDate: CalendarDate;
+    readonly at: number;
+    /** Every `accountEvery`-th subscription pays by transfer (a test account); the rest by card. */
+    readonly accountEvery?: number;
+    /** Charges in flight at once. */
+    readonly parallel?: number;
+    /** The Payple charge timeout (what a held socket costs). */
+    readonly chargeTimeoutMs?: number;
+  },
+): Promise<UnknownPayment[]> {
+  const memory = new MemoryBillingStore();
+  const made = options.lost.map((lost, index) => {
+    const byAccount =
+      options.accountEvery !== undefined &&
+      index % options.accountEvery === 0 &&
+      lost.fault.kind !== 'cardCompanyNoAnswer';
+    const billingKey = stack.sandbox.admin.createBillingKey(
+      byAccount ? { account: 'success' } : { card: 'success' },
+    );
+    const { subscription } = createSubscription(
+      newSubscriptionInput(billingKey.PCD_PAYER_ID, byAccount, options.firstBillingDate),
+      stack.clock.now(),
+    );
+    memory.subscriptions.set(subscription.id, subscription);
+    stack.sandbox.admin.addFault({
+      ...lost.fault,
+      operation: 'charge',
+      payerId: billingKey.PCD_PAYER_ID,
+      times: 1,
+    });
+    const due = scheduledAttempt(subscription);
+    if (!due) throw new Error(`${subscription.id} has no attempt scheduled`);
+    return {
+      subscription,
+      lost,
+      job: { subscriptionId: subscription.id, period: due.period, attempt: due.attempt },
+    };
+  });
+
+  await stack.clock.set(options.at);
+  const deps: ChargeDependencies = {
+    store: memory,
+    publisher: { publish: () => Promise.resolve() },
+    payple: sandboxClient(
+      stack,
+      options.chargeTimeoutMs === undefined ? {} : { chargeMs: options.chargeTimeoutMs },
+      'charger',
+    ),
+    now: stack.clock.now,
+    dunningPolicy: DEFAULT_DUNNING_POLICY,
+    useMonthGuard: true,
+    chargingTimeoutMs: 5 * MINUTE_MS,
+    firstLookupDelayMs: 5 * MINUTE_MS,
+  };
+  const outcomes = await pooled(made, options.parallel ?? 50, ({ job }) => processChargeJob(deps, job));
+  const result = made.map(({ subscription, lost }, i): UnknownPayment => {
+    const outcome = outcomes[i]!;
+    if (outcome.status !== 'charged' || outcome.settle.state !== 'unknown') {
+      throw new Error(`${subscription.id} (${lost.name}) did not end unknown: ${JSON.stringify(outcome)}`);
+    }
+    return { subscription, lost, oid: outcome.oid };
+  });
+
+  await bulkCommit(
+    stack,
+    result.map(({ subscription, oid }) => ({
+      subscription: { expectedVersion: undefined, next: memory.subscriptions.get(subscription.id)! },
+      payment: { expected: 'new', next: memory.payments.get(oid)! },
+      events: [],
+    })),
+  );
+  return result;
+}
+
+/**
  * Charges what the billing queue holds with `instances` charger Lambdas at once, as Lambda scales
  * an SQS event source: the stack's own poller and charger plus `instances - 1` more, each with its
  * own handler (a batch processor serves one invocation at a time) and Payple client.
@@ -273,14 +477,7 @@ async function seedQuietly(
     options.account ? { account: options.account } : { card: options.card ?? 'success' },
   );
   const { subscription, events } = createSubscription(
-    {
-      id: `sub${randomUUID().replaceAll('-', '').slice(0, 12)}`,
-      customer: { id: 'cust1', name: '홍길동', phone: '01012345678', email: 'hong@example.com' },
-      plan: { id: 'basic', goodsName: '베이직 구독', amount: 9_900, interval: { unit: 'month', count: 1 } },
-      payType: options.account ? 'transfer' : 'card',
-      billingKeyRef: billingKey.PCD_PAYER_ID,
-      firstBillingDate: options.firstBillingDate,
-    },
+    newSubscriptionInput(billingKey.PCD_PAYER_ID, options.account !== undefined, options.firstBillingDate),
     stack.clock.now(),
   );
   const result = await stack.billing.store.commit({
@@ -289,6 +486,22 @@ async function seedQuietly(
   });
   if (!result.committed) throw new Error(`could not seed ${subscription.id}`);
   return subscription;
+}
+
+/** A monthly 9,900 KRW subscription charging `billingKeyRef`. */
+function newSubscriptionInput(
+  billingKeyRef: string,
+  byAccount: boolean,
+  firstBillingDate: CalendarDate,
+): NewSubscription {
+  return {
+    id: `sub${randomUUID().replaceAll('-', '').slice(0, 12)}`,
+    customer: { id: 'cust1', name: '홍길동', phone: '01012345678', email: 'hong@example.com' },
+    plan: { id: 'basic', goodsName: '베이직 구독', amount: 9_900, interval: { unit: 'month', count: 1 } },
+    payType: byAccount ? 'transfer' : 'card',
+    billingKeyRef,
+    firstBillingDate,
+  };
 }
 
 /** `count` entries of `kinds`, repeated in order (a deterministic mix). */
@@ -392,6 +605,7 @@ export function recordingGateway(inner: LookupGateway): LookupGateway & {
 export function sandboxClient(
   stack: LocalStack,
   timeouts: { readonly chargeMs?: number } = {},
+  serviceName = 'reconciler-2',
 ): PaypleClient {
   return new PaypleClient({
     timeouts,
@@ -401,7 +615,7 @@ export function sandboxClient(
     refundKey: defaultPartner.refundKey,
     referer: LOCAL_REFERER,
     clock: stack.clock,
-    logger: new Logger({ serviceName: 'reconciler-2', logLevel: 'SILENT' }),
+    logger: new Logger({ serviceName, logLevel: 'SILENT' }),
   });
 }
 
