@@ -69,6 +69,18 @@ export interface PaymentRefund {
   readonly refundedAt: string;
 }
 
+/**
+ * A refund of this payment claimed before Payple was asked for it, not yet recorded or known not to
+ * have happened (functions/use-cases/refund-payment.ts). While a payment has one, no other refund
+ * of it is sent.
+ */
+export interface PendingRefund {
+  /** Whole KRW asked for. */
+  readonly amount: number;
+  /** When the refund was claimed (epoch ms). */
+  readonly requestedAt: number;
+}
+
 export interface PaymentRecord {
   readonly oid: string;
   readonly subscriptionId: string;
@@ -97,6 +109,8 @@ export interface PaymentRecord {
    * of a guarded payment names it too. Absent for window payments and unguarded charges.
    */
   readonly monthGuard?: { readonly year: number; readonly month: number };
+  /** A refund claimed and sent (or on its way) whose outcome is not recorded yet. */
+  readonly pendingRefund?: PendingRefund;
   /** +1 on every change. */
   readonly version: number;
 }

@@ -57,6 +57,34 @@ function cancelDeliveries(made: TestPayment) {
   return harness.stack.sandbox.admin.webhooks().filter((d) => d.operation === 'cancel' && d.oid === made.oid);
 }
 
+type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+
+/** `before` with the payment's item changed by `change`: what a refund's claim writes, and nothing else. */
+function withPayment(
+  before: Snapshot,
+  made: TestPayment,
+  change: (item: Record<string, unknown>) => Record<string, unknown>,
+): Snapshot {
+  return {
+    ...before,
+    payments: before.payments.map((item) => (item.oid === made.oid ? change(item) : item)),
+  };
+}
+
+/** A refund claimed, then its claim cleared (nothing refunded): the payment as it was, two versions on. */
+function claimedAndCleared(before: Snapshot, made: TestPayment): Snapshot {
+  return withPayment(before, made, (item) => ({ ...item, version: made.payment.version + 2 }));
+}
+
+/** A refund claimed and left pending (outcome unknown, unrecorded): the claim is all that changed. */
+function claimLeft(before: Snapshot, made: TestPayment, amount: number): Snapshot {
+  return withPayment(before, made, (item) => ({
+    ...item,
+    pendingRefund: { amount, requestedAt: harness.stack.clock.now() },
+    version: made.payment.version + 1,
+  }));
+}
+
 describe('a refund is made at Payple and recorded as the webhook records one', () => {
   test('without an amount, everything is refunded: payment refunded, payment.refunded published', async () => {
     const { stack } = harness;
@@ -82,8 +110,10 @@ describe('a refund is made at Payple and recorded as the webhook records one', (
       state: 'refunded',
       refundedTotal: 9_900,
       refunds: [atPayple],
-      version: made.payment.version + 1,
+      // The claim, then the refund recorded with the claim cleared.
+      version: made.payment.version + 2,
     });
+    expect((await stack.billing.store.getPayment(made.oid))?.pendingRefund).toBeUndefined();
     expect(refundEvents(made.subscription.id)).toMatchObject([
       { oid: made.oid, refundedAmount: 9_900, refundedTotal: 9_900, fullyRefunded: true },
     ]);
@@ -208,13 +238,19 @@ describe("Payple's webhook for a refund made here is a duplicate", () => {
     const { stack } = harness;
     const made = await paidPayment(harness);
     holdCancelWebhooks(made);
-    // The webhook lands between Payple's answer and our commit.
-    const store = new InterruptedStore(stack.billing.store, { beforeCommit: () => releaseWebhooks(harness) });
+    // The webhook lands between Payple's answer and our commit (the second: the first is the claim).
+    const store = new InterruptedStore(stack.billing.store, {
+      beforeCommit: () => releaseWebhooks(harness),
+      interruptAt: 2,
+    });
 
     const result = await refundPayment(refundDeps(harness, { store }), { oid: made.oid });
 
     expect(cancelDeliveries(made)).toMatchObject([{ httpStatus: 200 }]);
-    expect(store.commits[0]).toEqual({ committed: false, reason: 'conflict' });
+    expect(store.commits.slice(0, 2)).toEqual([
+      { committed: true },
+      { committed: false, reason: 'conflict' },
+    ]);
     expect(result).toMatchObject({
       kind: 'refunded',
       recorded: 'already',
@@ -227,6 +263,8 @@ describe("Payple's webhook for a refund made here is a duplicate", () => {
       refundedTotal: 9_900,
       refunds: ledgerRefunds(made),
     });
+    // The webhook's report of the claimed refund cleared the claim as it recorded the refund.
+    expect((await stack.billing.store.getPayment(made.oid))?.pendingRefund).toBeUndefined();
     expect(refundEvents(made.subscription.id)).toHaveLength(1);
   });
 
@@ -235,8 +273,10 @@ describe("Payple's webhook for a refund made here is a duplicate", () => {
     const made = await paidPayment(harness);
     holdCancelWebhooks(made);
     const store = new InterruptedStore(stack.billing.store, {
+      interruptAt: 2,
       beforeCommit: async () => {
-        // Someone refunds 2,000 in Payple's admin; its webhook arrives before our commit.
+        // Someone refunds 2,000 in Payple's admin; its webhook arrives before our commit. It is
+        // recorded, and leaves our claim of 3,000 in place.
         await stack.clock.set(stack.clock.now() + MINUTE);
         const other = await harness.payple.refund({
           oid: made.oid,
@@ -247,12 +287,17 @@ describe("Payple's webhook for a refund made here is a duplicate", () => {
         if (other.kind !== 'success') throw new Error(`other refund: ${other.kind}`);
         const answer = await postWebhook(harness, cancelBody(made, 2_000, stack.clock.now()));
         if (answer.json?.result !== 'refund_recorded') throw new Error(`webhook: ${answer.text}`);
+        const between = await stack.billing.store.getPayment(made.oid);
+        if (between?.pendingRefund?.amount !== 3_000) throw new Error('the claim did not survive');
       },
     });
 
     const result = await refundPayment(refundDeps(harness, { store }), { oid: made.oid, amount: 3_000 });
 
-    expect(store.commits[0]).toEqual({ committed: false, reason: 'conflict' });
+    expect(store.commits.slice(0, 2)).toEqual([
+      { committed: true },
+      { committed: false, reason: 'conflict' },
+    ]);
     expect(result).toMatchObject({ kind: 'refunded', recorded: 'now', refundedTotal: 5_000 });
     const [ours, theirs] = ledgerRefunds(made);
     expect(await stack.billing.store.getPayment(made.oid)).toMatchObject({
@@ -260,6 +305,7 @@ describe("Payple's webhook for a refund made here is a duplicate", () => {
       refundedTotal: 5_000,
       refunds: [theirs, ours],
     });
+    expect((await stack.billing.store.getPayment(made.oid))?.pendingRefund).toBeUndefined();
     expect(refundEvents(made.subscription.id)).toMatchObject([
       { refundedAmount: 2_000, refundedTotal: 2_000 },
       { refundedAmount: 3_000, refundedTotal: 5_000 },
@@ -273,44 +319,62 @@ describe("Payple's webhook for a refund made here is a duplicate", () => {
   });
 });
 
-describe('a refund that cannot be confirmed is never retried and never recorded', () => {
+describe('a refund that cannot be confirmed is never retried and never recorded; its claim stays', () => {
   test.each<[string, FaultSpec, number]>([
     ['a 5xx after Payple refunded', { kind: 'httpError', status: 502, execute: true }, 1],
     ['a connection reset after Payple refunded', { kind: 'answerLost' }, 1],
     ['a 5xx before Payple refunded', { kind: 'httpError', status: 500, execute: false }, 0],
     ['an unreadable answer after Payple refunded', { kind: 'garbage' }, 1],
-  ])('%s: outcome unknown; the webhook records it if it happened', async (_what, fault, refundsAtPayple) => {
-    const { stack } = harness;
-    const made = await paidPayment(harness);
-    holdCancelWebhooks(made);
-    stack.sandbox.admin.addFault({ ...fault, operation: 'cancel', oid: made.oid, times: 1 });
-    const gateway = new RecordingRefundGateway(harness.payple);
-    const before = await snapshot(harness);
+  ])(
+    '%s: outcome unknown, claim left; the webhook records it (and clears the claim) if it happened',
+    async (_what, fault, refundsAtPayple) => {
+      const { stack } = harness;
+      const made = await paidPayment(harness);
+      holdCancelWebhooks(made);
+      stack.sandbox.admin.addFault({ ...fault, operation: 'cancel', oid: made.oid, times: 1 });
+      const gateway = new RecordingRefundGateway(harness.payple);
+      const before = await snapshot(harness);
 
-    const result = await refundPayment(refundDeps(harness, { payple: gateway }), {
-      oid: made.oid,
-      amount: 5_000,
-    });
+      const result = await refundPayment(refundDeps(harness, { payple: gateway }), {
+        oid: made.oid,
+        amount: 5_000,
+      });
 
-    expect(result).toMatchObject({
-      kind: 'outcome_unknown',
-      oid: made.oid,
-      subscriptionId: made.subscription.id,
-      amount: 5_000,
-    });
-    expect(gateway.inputs).toHaveLength(1);
-    expect(ledgerRefunds(made)).toHaveLength(refundsAtPayple);
-    const after = await snapshot(harness);
-    expect({ ...after, ledger: undefined }).toEqual({ ...before, ledger: undefined });
+      const claim = { amount: 5_000, requestedAt: stack.clock.now() };
+      expect(result).toMatchObject({
+        kind: 'outcome_unknown',
+        oid: made.oid,
+        subscriptionId: made.subscription.id,
+        amount: 5_000,
+        pendingRefund: claim,
+      });
+      expect(gateway.inputs).toHaveLength(1);
+      expect(ledgerRefunds(made)).toHaveLength(refundsAtPayple);
+      const after = await snapshot(harness);
+      expect({ ...after, ledger: undefined }).toEqual({
+        ...claimLeft(before, made, 5_000),
+        ledger: undefined,
+      });
 
-    await releaseWebhooks(harness);
-    expect(await stack.billing.store.getPayment(made.oid)).toMatchObject(
-      refundsAtPayple === 1
-        ? { state: 'partially_refunded', refundedTotal: 5_000, refunds: ledgerRefunds(made) }
-        : { state: 'paid', version: made.payment.version },
-    );
-    expect(refundEvents(made.subscription.id)).toHaveLength(refundsAtPayple);
-  });
+      await releaseWebhooks(harness);
+      const payment = await stack.billing.store.getPayment(made.oid);
+      if (refundsAtPayple === 1) {
+        expect(payment).toMatchObject({
+          state: 'partially_refunded',
+          refundedTotal: 5_000,
+          refunds: ledgerRefunds(made),
+        });
+        expect(payment?.pendingRefund).toBeUndefined();
+      } else {
+        expect(payment).toMatchObject({
+          state: 'paid',
+          version: made.payment.version + 1,
+          pendingRefund: claim,
+        });
+      }
+      expect(refundEvents(made.subscription.id)).toHaveLength(refundsAtPayple);
+    },
+  );
 
   test('a failed partner auth sent nothing: declined, safe to ask again', async () => {
     const made = await paidPayment(harness);
@@ -325,7 +389,8 @@ describe('a refund that cannot be confirmed is never retried and never recorded'
       classification: 'unknown',
       retryable: true,
     });
-    expect(await snapshot(harness)).toEqual(before);
+    expect(result).not.toHaveProperty('pendingRefund');
+    expect(await snapshot(harness)).toEqual(claimedAndCleared(before, made));
   });
 });
 
@@ -351,16 +416,20 @@ describe('a refund Payple confirms without its refund time is left to the webhoo
       amount: 9_900,
       refundedAt: undefined,
       reason: 'no_refund_time',
+      pendingRefund: { amount: 9_900, requestedAt: stack.clock.now() },
     });
     const after = await snapshot(harness);
-    expect({ ...after, ledger: undefined }).toEqual({ ...before, ledger: undefined });
+    // The claim stays until the refund is recorded.
+    expect({ ...after, ledger: undefined }).toEqual({ ...claimLeft(before, made, 9_900), ledger: undefined });
 
     await releaseWebhooks(harness);
-    expect(await stack.billing.store.getPayment(made.oid)).toMatchObject({
+    const payment = await stack.billing.store.getPayment(made.oid);
+    expect(payment).toMatchObject({
       state: 'refunded',
       refundedTotal: 9_900,
       refunds: ledgerRefunds(made),
     });
+    expect(payment?.pendingRefund).toBeUndefined();
     expect(refundEvents(made.subscription.id)).toHaveLength(1);
   });
 
@@ -381,16 +450,41 @@ describe('a refund Payple confirms without its refund time is left to the webhoo
 
   test('a store failure after Payple refunded is reported as an unrecorded refund, not thrown', async () => {
     const made = await paidPayment(harness);
-    const store = new InterruptedStore(harness.stack.billing.store, { failCommits: true });
+    // The claim is written; the store fails from the next write on.
+    const store = new InterruptedStore(harness.stack.billing.store, { failFrom: 2 });
 
     const result = await refundPayment(refundDeps(harness, { store }), { oid: made.oid });
 
-    expect(result).toMatchObject({ kind: 'refunded_unrecorded', reason: 'store_failed', error: 'StoreDown' });
+    const claim = { amount: 9_900, requestedAt: harness.stack.clock.now() };
+    expect(result).toMatchObject({
+      kind: 'refunded_unrecorded',
+      reason: 'store_failed',
+      error: 'StoreDown',
+      pendingRefund: claim,
+    });
     expect(ledgerRefunds(made)).toHaveLength(1);
+    expect(await harness.stack.billing.store.getPayment(made.oid)).toMatchObject({
+      state: 'paid',
+      pendingRefund: claim,
+    });
+  });
+
+  test('a store failure before the claim is written: thrown, nothing sent', async () => {
+    const made = await paidPayment(harness);
+    const store = new InterruptedStore(harness.stack.billing.store, { failCommits: true });
+    const gateway = new RecordingRefundGateway(harness.payple);
+    const before = await snapshot(harness);
+
+    await expect(
+      refundPayment(refundDeps(harness, { store, payple: gateway }), { oid: made.oid }),
+    ).rejects.toThrow('simulated store failure');
+
+    expect(gateway.inputs).toEqual([]);
+    expect(await snapshot(harness)).toEqual(before);
   });
 });
 
-describe('refused refunds change nothing', () => {
+describe('refused refunds change nothing; declined ones only claim and clear', () => {
   test.each([
     ['declined', (h: WebhookHarness) => chargeNow(h, { card: 'insufficientFunds' }), 'declined'],
     ['unknown', (h: WebhookHarness) => unknownPayment(h), 'unknown'],
@@ -432,7 +526,7 @@ describe('refused refunds change nothing', () => {
     },
   );
 
-  test('Payple refuses a refund of a payment already cancelled in its admin (webhook lost): declined', async () => {
+  test('Payple refuses a refund of a payment already cancelled in its admin (webhook lost): declined, claim cleared', async () => {
     const made = await paidPayment(harness);
     const elsewhere = await harness.payple.refund({
       oid: made.oid,
@@ -453,7 +547,7 @@ describe('refused refunds change nothing', () => {
       code: 'PAYC0012',
       retryable: false,
     });
-    expect(await snapshot(harness)).toEqual(before);
+    expect(await snapshot(harness)).toEqual(claimedAndCleared(before, made));
   });
 
   test.each([
@@ -463,7 +557,7 @@ describe('refused refunds change nothing', () => {
       'not-our-refund-key',
       { classification: 'config_error', stage: 'operation', code: 'PAYC0005' },
     ],
-  ])('%s: declined as a configuration error, nothing changes', async (_what, refundKey, expected) => {
+  ])('%s: declined as a configuration error, claim cleared', async (_what, refundKey, expected) => {
     const made = await paidPayment(harness);
     const client = new PaypleClient({
       host: harness.stack.sandbox.url,
@@ -479,7 +573,8 @@ describe('refused refunds change nothing', () => {
     const result = await refundPayment(refundDeps(harness, { payple: client }), { oid: made.oid });
 
     expect(result).toMatchObject({ kind: 'declined', retryable: false, ...expected });
-    expect(await snapshot(harness)).toEqual(before);
+    expect(result).not.toHaveProperty('pendingRefund');
+    expect(await snapshot(harness)).toEqual(claimedAndCleared(before, made));
   });
 });
 

@@ -15,29 +15,34 @@ import type { RefundGateway, RefundPaymentDependencies } from '../../functions/u
 import type { WebhookHarness } from '../webhook/support.ts';
 
 /**
- * A refund gateway over the harness's Payple client that records every request; `alter` changes
- * Payple's answer, `after` runs once Payple has answered (before the use case sees the answer).
+ * A refund gateway over the harness's Payple client that records every request; `before` runs
+ * before the request goes on to Payple (a call held on its way), `alter` changes Payple's answer,
+ * `after` runs once Payple has answered (before the use case sees the answer).
  */
 export class RecordingRefundGateway implements RefundGateway {
   readonly inputs: RefundInput[] = [];
   readonly #inner: RefundGateway;
   readonly #alter: ((outcome: RefundOutcome) => RefundOutcome) | undefined;
   readonly #after: (() => Promise<void>) | undefined;
+  readonly #before: (() => Promise<void>) | undefined;
 
   constructor(
     inner: RefundGateway,
     options: {
+      readonly before?: () => Promise<void>;
       readonly alter?: (outcome: RefundOutcome) => RefundOutcome;
       readonly after?: () => Promise<void>;
     } = {},
   ) {
     this.#inner = inner;
+    this.#before = options.before;
     this.#alter = options.alter;
     this.#after = options.after;
   }
 
   async refund(input: RefundInput): Promise<RefundOutcome> {
     this.inputs.push(input);
+    await this.#before?.();
     const outcome = await this.#inner.refund(input);
     await this.#after?.();
     return this.#alter ? this.#alter(outcome) : outcome;
@@ -45,22 +50,31 @@ export class RecordingRefundGateway implements RefundGateway {
 }
 
 /**
- * The harness's store, with `beforeCommit` run once before the first commit it is asked for: what
- * another process does while the use case works.
+ * The harness's store, with `beforeCommit` run once before the commit it is asked for at position
+ * `interruptAt` (1-based, default the first): what another process does while the use case works.
+ * `failCommits` makes every commit throw; `failFrom`, every commit from that position on.
  */
 export class InterruptedStore implements CancelSubscriptionStore {
   readonly commits: CommitResult[] = [];
   readonly #inner: CancelSubscriptionStore;
   #beforeCommit: (() => Promise<void>) | undefined;
-  #failCommits: boolean;
+  readonly #interruptAt: number;
+  readonly #failFrom: number;
+  #asked = 0;
 
   constructor(
     inner: CancelSubscriptionStore,
-    options: { readonly beforeCommit?: () => Promise<void>; readonly failCommits?: boolean } = {},
+    options: {
+      readonly beforeCommit?: () => Promise<void>;
+      readonly interruptAt?: number;
+      readonly failCommits?: boolean;
+      readonly failFrom?: number;
+    } = {},
   ) {
     this.#inner = inner;
     this.#beforeCommit = options.beforeCommit;
-    this.#failCommits = options.failCommits ?? false;
+    this.#interruptAt = options.interruptAt ?? 1;
+    this.#failFrom = options.failCommits ? 1 : (options.failFrom ?? Number.POSITIVE_INFINITY);
   }
 
   getSubscription(subscriptionId: string): Promise<Subscription | undefined> {
@@ -76,10 +90,15 @@ export class InterruptedStore implements CancelSubscriptionStore {
   }
 
   async commit(commit: Commit): Promise<CommitResult> {
-    const before = this.#beforeCommit;
-    this.#beforeCommit = undefined;
-    await before?.();
-    if (this.#failCommits) throw Object.assign(new Error('simulated store failure'), { name: 'StoreDown' });
+    this.#asked += 1;
+    if (this.#asked === this.#interruptAt) {
+      const before = this.#beforeCommit;
+      this.#beforeCommit = undefined;
+      await before?.();
+    }
+    if (this.#asked >= this.#failFrom) {
+      throw Object.assign(new Error('simulated store failure'), { name: 'StoreDown' });
+    }
     const result = await this.#inner.commit(commit);
     this.commits.push(result);
     return result;
