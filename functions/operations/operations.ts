@@ -35,7 +35,7 @@ import {
   type OperatorDependencies,
 } from '../use-cases/operator-decisions.ts';
 import { errorLogFields } from '../shared/observability.ts';
-import { refundPayment, type RefundGateway } from '../use-cases/refund-payment.ts';
+import { refundPayment, resolvePendingRefund, type RefundGateway } from '../use-cases/refund-payment.ts';
 
 export interface OperationsDependencies extends OperatorDependencies {
   readonly store: OperatorDependencies['store'] & CancelSubscriptionStore;
@@ -61,6 +61,7 @@ const COMMANDS = [
   'decide_payment',
   'dismiss_unrecorded_payment',
   'refund_payment',
+  'resolve_pending_refund',
   'cancel_subscription',
   'release_billing_key',
 ] as const;
@@ -88,6 +89,15 @@ const commandSchema = z.discriminatedUnion(
       oid,
       /** Whole KRW; everything not refunded yet when absent. */
       amount: z.int().positive().max(100_000_000).optional(),
+      requestedBy,
+    }),
+    z.strictObject({
+      command: z.literal('resolve_pending_refund'),
+      oid,
+      /** What Payple's partner admin shows for the pending refund. */
+      refunded: z.boolean(),
+      /** Payple's refund time, `YYYY-MM-DDThh:mm:ss+09:00`, when refunded. */
+      refundedAt: z.string().max(40).optional(),
       requestedBy,
     }),
     z.strictObject({
@@ -126,6 +136,12 @@ async function run(deps: OperationsDependencies, command: z.output<typeof comman
       return refundPayment(deps, {
         oid: command.oid,
         ...(command.amount === undefined ? {} : { amount: command.amount }),
+      });
+    case 'resolve_pending_refund':
+      return resolvePendingRefund(deps, {
+        oid: command.oid,
+        refunded: command.refunded,
+        ...(command.refundedAt === undefined ? {} : { refundedAt: command.refundedAt }),
       });
     case 'cancel_subscription':
       return cancelSubscription(deps, {

@@ -8,6 +8,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { DEFAULT_DUNNING_POLICY, type Subscription } from '../../functions/billing/index.ts';
 import { createOperationsHandler, type OperationsResponse } from '../../functions/operations/operations.ts';
+import { PENDING_REFUND_SETTLE_MS } from '../../functions/use-cases/refund-payment.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/observability.ts';
 import { PaypleClient } from '../../functions/payple/index.ts';
 import { createLambdaContext } from '../../local/aws/lambda-context.ts';
@@ -340,9 +341,46 @@ describe('refund_payment, cancel_subscription and release_billing_key reach Payp
     expect(stack.sandbox.admin.ledgerEntry(oid)).toMatchObject({ status: 'refunded' });
   });
 
+  test('a refund whose outcome is unknown blocks the next until an operator resolves it; then it goes through', async () => {
+    const subscription = await seedSubscription(stack, {
+      firstBillingDate: { year: 2027, month: 6, day: 13 },
+    });
+    await billAt(stack, kst('2027-06-13', '10:05'));
+    const oid = `${subscription.id}-20270613-1`;
+    stack.sandbox.admin.addFault({ kind: 'httpError', status: 502, operation: 'cancel', oid, times: 1 });
+    const refund = { command: 'refund_payment', oid, amount: 1_000, requestedBy: 'kim' };
+
+    const unknown = await invoke(refund);
+    const retried = await invoke(refund);
+    const tooSoon = await invoke({
+      command: 'resolve_pending_refund',
+      oid,
+      refunded: false,
+      requestedBy: 'kim',
+    });
+    await stack.clock.set(stack.clock.now() + PENDING_REFUND_SETTLE_MS);
+    const resolved = await invoke({
+      command: 'resolve_pending_refund',
+      oid,
+      refunded: false,
+      requestedBy: 'kim',
+    });
+    const afterwards = await invoke(refund);
+
+    expect(unknown).toMatchObject({ ok: true, result: { kind: 'outcome_unknown', amount: 1_000 } });
+    expect(retried).toMatchObject({ ok: true, result: { kind: 'refused', reason: 'refund_in_progress' } });
+    expect(tooSoon).toMatchObject({ ok: true, result: { kind: 'refused', reason: 'claim_too_recent' } });
+    expect(resolved).toMatchObject({ ok: true, result: { kind: 'claim_cleared', amount: 1_000 } });
+    expect(afterwards).toMatchObject({
+      ok: true,
+      result: { kind: 'refunded', amount: 1_000, refundedTotal: 1_000 },
+    });
+    expect(stack.sandbox.admin.ledgerEntry(oid)).toMatchObject({ status: 'partiallyRefunded' });
+  });
+
   test('a cancel at once that deletes the billing key at Payple; a second cancel is refused', async () => {
     const subscription = await seedSubscription(stack, {
-      firstBillingDate: { year: 2027, month: 6, day: 12 },
+      firstBillingDate: { year: 2027, month: 6, day: 20 },
     });
     const key = subscription.paymentMethod.billingKeyRef;
     const cancel = {
