@@ -67,6 +67,12 @@ export interface PaymentRefund {
   readonly amount: number;
   /** `PCD_REFUND_TIME` as ISO 8601 (+09:00). */
   readonly refundedAt: string;
+  /**
+   * The caller's id of the request this refund was made for (`refundPayment`'s `requestId`), so a
+   * retry of that request is answered from here and sends nothing. Absent for a refund that reached
+   * us only through Payple's webhook (made in Payple's admin, or recorded before request ids).
+   */
+  readonly requestId?: string;
 }
 
 /**
@@ -79,6 +85,11 @@ export interface PendingRefund {
   readonly amount: number;
   /** When the refund was claimed (epoch ms). */
   readonly requestedAt: number;
+  /**
+   * The caller's id of the request that claimed it; recorded on the refund when the claim is
+   * resolved as refunded. Absent only on claims written before request ids.
+   */
+  readonly requestId?: string;
 }
 
 export interface PaymentRecord {

@@ -35,7 +35,12 @@ import {
   type OperatorDependencies,
 } from '../use-cases/operator-decisions.ts';
 import { errorLogFields } from '../shared/observability.ts';
-import { refundPayment, resolvePendingRefund, type RefundGateway } from '../use-cases/refund-payment.ts';
+import {
+  REFUND_REQUEST_ID_PATTERN,
+  refundPayment,
+  resolvePendingRefund,
+  type RefundGateway,
+} from '../use-cases/refund-payment.ts';
 
 export interface OperationsDependencies extends OperatorDependencies {
   readonly store: OperatorDependencies['store'] & CancelSubscriptionStore;
@@ -89,6 +94,11 @@ const commandSchema = z.discriminatedUnion(
       oid,
       /** Whole KRW; everything not refunded yet when absent. */
       amount: z.int().positive().max(100_000_000).optional(),
+      /**
+       * The caller's id of this refund (a ticket number), the same on every retry of it: a
+       * repeated command never refunds twice.
+       */
+      requestId: z.string().regex(REFUND_REQUEST_ID_PATTERN, 'a requestId is 1-64 of A-Z a-z 0-9 . _ : -'),
       requestedBy,
     }),
     z.strictObject({
@@ -136,6 +146,7 @@ async function run(deps: OperationsDependencies, command: z.output<typeof comman
       return refundPayment(deps, {
         oid: command.oid,
         ...(command.amount === undefined ? {} : { amount: command.amount }),
+        requestId: command.requestId,
       });
     case 'resolve_pending_refund':
       return resolvePendingRefund(deps, {

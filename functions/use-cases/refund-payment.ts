@@ -34,9 +34,16 @@
  *   does not settle, a store failure) is reported as `refunded_unrecorded`, so a caller never
  *   mistakes a refund that happened for a failure and asks again.
  *
- * The claim stops concurrent requests and requests made while an outcome is unknown. It cannot
- * tell a caller's retry of a refund that completed (and whose answer the caller lost) from a new
- * partial refund of the same amount: that would need a request id from the caller.
+ * - The claim stops concurrent requests and requests made while an outcome is unknown. A retry of a
+ *   refund that completed (its answer lost) is told from a new partial refund of the same amount
+ *   by the caller's `requestId`: the claim carries it, and every refund recorded under a claim keeps
+ *   it (recorded here, by `resolvePendingRefund`, or by the webhook when its refund resolves the
+ *   claim; a refund the webhook recorded first gets it when this use case records the same refund).
+ *   A request whose id is on one of the payment's refunds is answered from that record
+ *   (`already_done`), or refused (`request_id_reused`) when it names another amount: nothing is
+ *   sent, nothing changes. A request id is only forgotten with a claim that certainly refunded
+ *   nothing (declined, not sent, or an operator's "not refunded"): then the same request may be
+ *   made again.
  *
  * Results are safe to log: OIDs, subscription ids, amounts, times, Payple's codes and scrubbed
  * messages; never a billing key or personal data.
@@ -77,16 +84,34 @@ export interface RefundPaymentDependencies extends RefundRecordingDependencies {
   readonly now: () => number;
 }
 
+/** What a request id may be (a ticket number, a merchant's refund id): safe to log. */
+export const REFUND_REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
 export interface RefundPaymentCommand {
   readonly oid: string;
   /** Whole KRW; default: everything not yet refunded. */
   readonly amount?: number;
+  /**
+   * The caller's id of this refund request (`REFUND_REQUEST_ID_PATTERN`), the same on every retry
+   * of it and new for every refund meant: a repeated request is answered from the refund it made
+   * and never refunds twice. Recognised among the refunds of the payment it names. Required: a
+   * refund without one could not be told from a retry, and every caller (the operations function,
+   * the tests) can name one.
+   */
+  readonly requestId: string;
 }
 
 /** Why a refund was refused before Payple was asked. */
 export type RefundPaymentRefusal =
   /** `amount` is not a positive safe integer. */
   | 'invalid_amount'
+  /** `requestId` does not match `REFUND_REQUEST_ID_PATTERN`. */
+  | 'invalid_request_id'
+  /**
+   * The payment has a refund made for this `requestId`, of another amount than asked: the id was
+   * reused for another refund (`refund` is the one it made).
+   */
+  | 'request_id_reused'
   /** No payment has this OID. */
   | 'not_found'
   /** Another refund of the payment is claimed and unresolved (`pendingRefund`). */
@@ -151,6 +176,20 @@ export type RefundPaymentResult =
         /** With `store_failed`: the error's name. */
         readonly error?: string;
       })
+  /**
+   * This request (its `requestId`) was refunded before, by an earlier call whose answer the caller
+   * may have lost: `amount` and `refundedAt` are that refund as recorded; `refundedTotal` and
+   * `fullyRefunded` are the payment now. Nothing was sent, nothing changed.
+   */
+  | (RefundIds & {
+      readonly kind: 'already_done';
+      readonly requestId: string;
+      readonly amount: number;
+      /** Payple's `PCD_REFUND_TIME` of that refund, ISO 8601 (+09:00). */
+      readonly refundedAt: string;
+      readonly refundedTotal: number;
+      readonly fullyRefunded: boolean;
+    })
   /** Refused before Payple was asked: nothing was sent, nothing changed. */
   | {
       readonly kind: 'refused';
@@ -159,8 +198,10 @@ export type RefundPaymentResult =
       readonly state?: PaymentState;
       /** Whole KRW still refundable (with `exceeds_remaining`). */
       readonly remaining?: number;
-      /** With `refund_in_progress`: the refund claimed, of how much and since when. */
+      /** With `refund_in_progress`: the refund claimed, of how much, since when, for which request. */
       readonly pendingRefund?: PendingRefund;
+      /** With `request_id_reused`: the refund recorded for the request id. */
+      readonly refund?: PaymentRefund;
     }
   /**
    * Payple refused the refund, or it could not be sent (`stage: 'not_sent'`, e.g. no refund key
@@ -213,7 +254,7 @@ export const PENDING_REFUND_SETTLE_MS = 10 * 60_000;
 const PAID_STATES: readonly PaymentState[] = ['paid', 'partially_refunded', 'refunded'];
 
 const sameClaim = (a: PendingRefund | undefined, b: PendingRefund): boolean =>
-  a !== undefined && a.amount === b.amount && a.requestedAt === b.requestedAt;
+  a !== undefined && a.amount === b.amount && a.requestedAt === b.requestedAt && a.requestId === b.requestId;
 
 /** The payment without its claim, one version on (the write that clears it). */
 function withoutClaim(payment: PaymentRecord): PaymentRecord {
@@ -231,7 +272,8 @@ export type RefundRecording =
     }
   /**
    * The payment already has a refund of this amount at this time: the same refund, told again.
-   * Nothing is written, except that a `claim` the caller names is cleared.
+   * Nothing is written, except that a `claim` the caller names is cleared and its request id put
+   * on the refund if it has none.
    */
   | {
       readonly status: 'duplicate';
@@ -265,7 +307,10 @@ function resolvesClaim(payment: PaymentRecord, refund: PaymentRefund, claim: Pen
  * `partially_refunded` or `refunded` with the refund appended and `refundedTotal` grown, and
  * `payment.refunded` is published, in one write conditional on the payment's state and version.
  * The same write clears the payment's pending refund when this refund resolves it (see
- * `resolvesClaim`). A refund already recorded (same amount, same `refundedAt`) is a `duplicate`.
+ * `resolvesClaim`); the refund keeps the request id of the claim it was made under (the caller's
+ * `claim`, or the pending claim it resolves). A refund already recorded (same amount, same
+ * `refundedAt`) is a `duplicate`; when the caller names its claim and the recorded refund has no
+ * request id (the webhook recorded it first without knowing the claim), the claim's is put on it.
  * Shared by this use case and Payple's cancellation webhook, so both record a refund alike and
  * recognise each other's.
  */
@@ -285,19 +330,27 @@ export async function recordPaymentRefund(
   const recorded = payment.refunds ?? [];
   const previousTotal = payment.refundedTotal ?? 0;
   const clearsClaim = resolvesClaim(payment, refund, request.claim);
-  if (recorded.some((r) => r.amount === refund.amount && r.refundedAt === refund.refundedAt)) {
+  const known = recorded.find((r) => r.amount === refund.amount && r.refundedAt === refund.refundedAt);
+  if (known !== undefined) {
     // Only a caller's own claim is cleared by a refund recorded already: a copy of a webhook is
     // no news about a refund claimed since.
     const clears = clearsClaim && request.claim !== undefined;
-    if (clears) {
-      const cleared = await deps.store.commit({
+    // The webhook recorded this refund before the caller could (and did not take it for the
+    // claim): the caller's request id goes on it, so a retry of the request is recognised.
+    const claimedId = request.claim?.requestId;
+    const attaches = claimedId !== undefined && known.requestId === undefined;
+    if (clears || attaches) {
+      const base = clears ? withoutClaim(payment) : { ...payment, version: payment.version + 1 };
+      const written = await deps.store.commit({
         payment: {
           expected: { states: [payment.state], version: payment.version },
-          next: withoutClaim(payment),
+          next: attaches
+            ? { ...base, refunds: recorded.map((r) => (r === known ? { ...r, requestId: claimedId } : r)) }
+            : base,
         },
         events: [],
       });
-      if (!cleared.committed) return { status: 'conflict' };
+      if (!written.committed) return { status: 'conflict' };
     }
     return {
       status: 'duplicate',
@@ -323,6 +376,8 @@ export async function recordPaymentRefund(
   );
   const fullyRefunded = refundedTotal === payment.amount;
   const base = clearsClaim ? withoutClaim(payment) : { ...payment, version: payment.version + 1 };
+  // The request the refund was made for: the caller's claim's, or that of the claim it resolves.
+  const requestId = request.claim?.requestId ?? (clearsClaim ? payment.pendingRefund?.requestId : undefined);
   const result = await deps.store.commit({
     payment: {
       expected: { states: [payment.state], version: payment.version },
@@ -330,7 +385,14 @@ export async function recordPaymentRefund(
         ...base,
         state: fullyRefunded ? 'refunded' : 'partially_refunded',
         refundedTotal,
-        refunds: [...recorded, { amount: refund.amount, refundedAt: refund.refundedAt }],
+        refunds: [
+          ...recorded,
+          {
+            amount: refund.amount,
+            refundedAt: refund.refundedAt,
+            ...(requestId === undefined ? {} : { requestId }),
+          },
+        ],
       },
     },
     events: transition.events,
@@ -369,16 +431,38 @@ interface ClaimedRefund {
   readonly claim: PendingRefund;
 }
 
-type Refusal = Extract<RefundPaymentResult, { kind: 'refused' }>;
+type Answered = Extract<RefundPaymentResult, { kind: 'refused' | 'already_done' }>;
 
-/** Checks the payment (as just read) can be refunded by `command`; the amount to refund if so. */
+/**
+ * Checks the payment (as just read) can be refunded by `command`; the amount to refund if so. A
+ * request already refunded is answered from its record first, whatever else is going on.
+ */
 function refusalOf(
   oid: string,
   payment: PaymentRecord | undefined,
   command: RefundPaymentCommand,
-): Refusal | { readonly payment: PaymentRecord; readonly amount: number } {
+): Answered | { readonly payment: PaymentRecord; readonly amount: number } {
   if (!payment) return { kind: 'refused', oid, reason: 'not_found' };
   const { state } = payment;
+  // The last: should the webhook have taken an admin refund of the same amount for the claim, the
+  // refund recorded here under the claim comes after it.
+  const done = payment.refunds?.findLast((refund) => refund.requestId === command.requestId);
+  if (done !== undefined) {
+    if (command.amount !== undefined && command.amount !== done.amount) {
+      return { kind: 'refused', oid, reason: 'request_id_reused', state, refund: done };
+    }
+    const refundedTotal = payment.refundedTotal ?? 0;
+    return {
+      kind: 'already_done',
+      oid,
+      subscriptionId: payment.subscriptionId,
+      requestId: command.requestId,
+      amount: done.amount,
+      refundedAt: done.refundedAt,
+      refundedTotal,
+      fullyRefunded: refundedTotal === payment.amount,
+    };
+  }
   if (payment.pendingRefund !== undefined) {
     return {
       kind: 'refused',
@@ -401,7 +485,8 @@ function refusalOf(
 
 /**
  * Refunds `command.amount` (default: all that is left) of a paid payment at Payple and records it,
- * under a claim on the payment made before Payple is called.
+ * under a claim on the payment made before Payple is called. A request whose `requestId` is on a
+ * refund of the payment already is answered from it (`already_done`) and sends nothing.
  * Throws only for infrastructure failures before Payple is asked (the store could not be read or
  * the claim written), and for an error of the gateway that is not Payple's (then the claim stays).
  */
@@ -413,6 +498,9 @@ export async function refundPayment(
   if (command.amount !== undefined && !(Number.isSafeInteger(command.amount) && command.amount > 0)) {
     return { kind: 'refused', oid, reason: 'invalid_amount' };
   }
+  if (typeof command.requestId !== 'string' || !REFUND_REQUEST_ID_PATTERN.test(command.requestId)) {
+    return { kind: 'refused', oid, reason: 'invalid_request_id' };
+  }
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const checked = refusalOf(oid, await deps.store.getPayment(oid), command);
     if ('kind' in checked) return checked;
@@ -420,7 +508,7 @@ export async function refundPayment(
     const subscription = await deps.store.getSubscription(payment.subscriptionId);
     if (!subscription) return { kind: 'refused', oid, reason: 'subscription_missing', state: payment.state };
 
-    const claim: PendingRefund = { amount, requestedAt: deps.now() };
+    const claim: PendingRefund = { amount, requestedAt: deps.now(), requestId: command.requestId };
     const claimed = await deps.store.commit({
       payment: {
         expected: { states: [payment.state], version: payment.version },
@@ -638,19 +726,27 @@ export type ResolvePendingRefundRefusal =
 export type ResolvePendingRefundResult =
   /**
    * Refunded: the claimed amount is recorded as refunded at `refundedAt` (`recorded: 'already'`
-   * when that very refund was recorded before) and the claim is cleared, in one write.
+   * when that very refund was recorded before) with the claim's request id, and the claim is
+   * cleared, in one write. A retry of that request is then answered `already_done`.
    */
   | (RefundIds & {
       readonly kind: 'refund_recorded';
+      /** The claim's request id (absent only for claims made before request ids). */
+      readonly requestId?: string;
       readonly amount: number;
       readonly refundedAt: string;
       readonly refundedTotal: number;
       readonly fullyRefunded: boolean;
       readonly recorded: 'now' | 'already';
     })
-  /** Not refunded: the claim is cleared, nothing else changes; the payment may be refunded again. */
+  /**
+   * Not refunded: the claim is cleared, nothing else changes; the payment may be refunded again,
+   * and the claim's request may be made again with the same request id.
+   */
   | (RefundIds & {
       readonly kind: 'claim_cleared';
+      /** The claim's request id (absent only for claims made before request ids). */
+      readonly requestId?: string;
       readonly amount: number;
       /** When the cleared claim was made (epoch ms). */
       readonly requestedAt: number;
@@ -705,6 +801,7 @@ export async function resolvePendingRefund(
     });
     if (deps.now() - pendingRefund.requestedAt < PENDING_REFUND_SETTLE_MS) return refused('claim_too_recent');
     const ids: RefundIds = { oid, subscriptionId: payment.subscriptionId };
+    const requestId = pendingRefund.requestId === undefined ? {} : { requestId: pendingRefund.requestId };
 
     if (refundedAt === undefined) {
       const cleared = await deps.store.commit({
@@ -715,6 +812,7 @@ export async function resolvePendingRefund(
       return {
         ...ids,
         kind: 'claim_cleared',
+        ...requestId,
         amount: pendingRefund.amount,
         requestedAt: pendingRefund.requestedAt,
       };
@@ -739,6 +837,7 @@ export async function resolvePendingRefund(
         return {
           ...ids,
           kind: 'refund_recorded',
+          ...requestId,
           amount: refund.amount,
           refundedAt,
           refundedTotal: recording.refundedTotal,

@@ -107,8 +107,30 @@ describe('commands that are not valid change nothing and say what is wrong', () 
     ['not an object', 'release_hold sub1', 'a command is a JSON object'],
     [
       'a refund of a fraction of a won',
-      { command: 'refund_payment', oid: 'sub1-20270601-1', amount: 10.5, requestedBy: 'kim' },
+      {
+        command: 'refund_payment',
+        oid: 'sub1-20270601-1',
+        amount: 10.5,
+        requestId: 'CS-1',
+        requestedBy: 'kim',
+      },
       'amount',
+    ],
+    [
+      'a refund without its requestId',
+      { command: 'refund_payment', oid: 'sub1-20270601-1', amount: 1_000, requestedBy: 'kim' },
+      'requestId',
+    ],
+    [
+      'a requestId with a space in it',
+      {
+        command: 'refund_payment',
+        oid: 'sub1-20270601-1',
+        amount: 1_000,
+        requestId: 'CS 1',
+        requestedBy: 'kim',
+      },
+      'requestId',
     ],
     [
       'a cancel without its effect',
@@ -321,9 +343,21 @@ describe('refund_payment, cancel_subscription and release_billing_key reach Payp
     await billAt(stack, kst('2027-06-11', '10:05'));
     const oid = `${subscription.id}-20270611-1`;
 
-    const partial = await invoke({ command: 'refund_payment', oid, amount: 900, requestedBy: 'kim' });
-    const rest = await invoke({ command: 'refund_payment', oid, requestedBy: 'kim' });
-    const beyond = await invoke({ command: 'refund_payment', oid, amount: 1, requestedBy: 'kim' });
+    const partial = await invoke({
+      command: 'refund_payment',
+      oid,
+      amount: 900,
+      requestId: 'CS-2001',
+      requestedBy: 'kim',
+    });
+    const rest = await invoke({ command: 'refund_payment', oid, requestId: 'CS-2002', requestedBy: 'kim' });
+    const beyond = await invoke({
+      command: 'refund_payment',
+      oid,
+      amount: 1,
+      requestId: 'CS-2003',
+      requestedBy: 'kim',
+    });
 
     expect(partial).toMatchObject({
       ok: true,
@@ -348,7 +382,15 @@ describe('refund_payment, cancel_subscription and release_billing_key reach Payp
     await billAt(stack, kst('2027-06-13', '10:05'));
     const oid = `${subscription.id}-20270613-1`;
     stack.sandbox.admin.addFault({ kind: 'httpError', status: 502, operation: 'cancel', oid, times: 1 });
-    const refund = { command: 'refund_payment', oid, amount: 1_000, requestedBy: 'kim' };
+    // The same command each time: the claim left by the unknown outcome was cleared as not
+    // refunded, so the same request goes through afterwards.
+    const refund = {
+      command: 'refund_payment',
+      oid,
+      amount: 1_000,
+      requestId: 'CS-2004',
+      requestedBy: 'kim',
+    };
 
     const unknown = await invoke(refund);
     const retried = await invoke(refund);
@@ -376,6 +418,55 @@ describe('refund_payment, cancel_subscription and release_billing_key reach Payp
       result: { kind: 'refunded', amount: 1_000, refundedTotal: 1_000 },
     });
     expect(stack.sandbox.admin.ledgerEntry(oid)).toMatchObject({ status: 'partiallyRefunded' });
+  });
+
+  test('a refund command repeated with the same requestId refunds once; one without a requestId is refused as invalid', async () => {
+    const subscription = await seedSubscription(stack, {
+      firstBillingDate: { year: 2027, month: 6, day: 15 },
+    });
+    await billAt(stack, kst('2027-06-15', '10:05'));
+    const oid = `${subscription.id}-20270615-1`;
+    const refund = {
+      command: 'refund_payment',
+      oid,
+      amount: 1_000,
+      requestId: 'CS-2005',
+      requestedBy: 'kim',
+    };
+
+    const first = await invoke(refund);
+    await stack.clock.set(stack.clock.now() + MINUTE);
+    // The operator's invoke timed out on their side; they run the same command again.
+    const again = await invoke(refund);
+    const withoutId = await invoke({ command: 'refund_payment', oid, amount: 1_000, requestedBy: 'kim' });
+
+    expect(first).toMatchObject({
+      ok: true,
+      result: { kind: 'refunded', amount: 1_000, refundedTotal: 1_000 },
+    });
+    const refundedAt = first.ok ? (first.result as { refundedAt: string }).refundedAt : undefined;
+    expect(again).toEqual({
+      ok: true,
+      command: 'refund_payment',
+      result: {
+        kind: 'already_done',
+        oid,
+        subscriptionId: subscription.id,
+        requestId: 'CS-2005',
+        amount: 1_000,
+        refundedAt,
+        refundedTotal: 1_000,
+        fullyRefunded: false,
+      },
+    });
+    expect(withoutId).toMatchObject({ ok: false, error: 'invalid_command' });
+    expect(withoutId.ok ? '' : withoutId.issues.join('\n')).toContain('requestId');
+    expect(stack.sandbox.admin.ledgerEntry(oid)?.refunds.map((r) => r.amount)).toEqual([1_000]);
+    expect(await stack.billing.store.getPayment(oid)).toMatchObject({
+      state: 'partially_refunded',
+      refundedTotal: 1_000,
+      refunds: [{ amount: 1_000, refundedAt, requestId: 'CS-2005' }],
+    });
   });
 
   test('a cancel at once that deletes the billing key at Payple; a second cancel is refused', async () => {

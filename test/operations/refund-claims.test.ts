@@ -1,8 +1,10 @@
 /**
  * Refund claims: a refund is claimed on the payment before Payple is called, so concurrent
  * requests and requests made while an outcome is unknown send nothing; the claim is resolved by
- * Payple's webhook or by an operator (`resolvePendingRefund`). Against the emulators, the real
- * webhook behind the local gateway and the Payple sandbox, whose ledger says what was refunded.
+ * Payple's webhook or by an operator (`resolvePendingRefund`). The caller's request id, carried by
+ * the claim and kept on the refund, makes a retry of a refund that completed send nothing. Against
+ * the emulators, the real webhook behind the local gateway and the Payple sandbox, whose ledger says
+ * what was refunded.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { formatKstInstant, type PendingRefund } from '../../functions/billing/index.ts';
@@ -108,14 +110,19 @@ describe('a refund is claimed before Payple is called: one refund of a payment a
     const { gateway, open } = gatedGateway();
     const deps = refundDeps(harness, { payple: gateway });
 
-    const first = refundPayment(deps, { oid: made.oid, amount: 3_000 });
-    const second = refundPayment(deps, { oid: made.oid, amount: 3_000 });
+    const first = refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'R-1' });
+    const second = refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'R-2' });
     // The request that claimed waits at Payple's door; the other one is answered meanwhile.
     const answeredFirst = await Promise.race([first, second]);
     open();
     const results = await Promise.all([first, second]);
 
-    const claim = { amount: 3_000, requestedAt: stack.clock.now() };
+    // Either request may claim first: the claim names the one that is refunded.
+    const claim = {
+      amount: 3_000,
+      requestedAt: stack.clock.now(),
+      requestId: expect.stringMatching(/^R-[12]$/) as string,
+    };
     expect(answeredFirst).toEqual({
       kind: 'refused',
       oid: made.oid,
@@ -138,6 +145,9 @@ describe('a refund is claimed before Payple is called: one refund of a payment a
       refunds: ledgerRefunds(made),
     });
     expect(payment?.pendingRefund).toBeUndefined();
+    expect(payment?.refunds?.[0]?.requestId).toBe(
+      answeredFirst.kind === 'refused' ? answeredFirst.pendingRefund?.requestId : 'not refused',
+    );
     expect(refundEvents(made)).toHaveLength(1);
   });
 
@@ -150,7 +160,11 @@ describe('a refund is claimed before Payple is called: one refund of a payment a
     // goes on to Payple.
     const store = new InterruptedStore(stack.billing.store, {
       beforeCommit: async () => {
-        other = refundPayment(refundDeps(harness, { payple: gateway }), { oid: made.oid, amount: 2_000 });
+        other = refundPayment(refundDeps(harness, { payple: gateway }), {
+          oid: made.oid,
+          amount: 2_000,
+          requestId: 'R-3',
+        });
         await reached;
       },
     });
@@ -158,6 +172,7 @@ describe('a refund is claimed before Payple is called: one refund of a payment a
     const result = await refundPayment(refundDeps(harness, { store, payple: gateway }), {
       oid: made.oid,
       amount: 5_000,
+      requestId: 'R-4',
     });
     open();
     const otherResult = await other;
@@ -168,7 +183,7 @@ describe('a refund is claimed before Payple is called: one refund of a payment a
       oid: made.oid,
       reason: 'refund_in_progress',
       state: 'paid',
-      pendingRefund: { amount: 2_000, requestedAt: stack.clock.now() },
+      pendingRefund: { amount: 2_000, requestedAt: stack.clock.now(), requestId: 'R-3' },
     });
     expect(otherResult).toMatchObject({ kind: 'refunded', amount: 2_000, refundedTotal: 2_000 });
     expect(gateway.inputs.map((input) => input.amount)).toEqual([2_000]);
@@ -182,16 +197,17 @@ describe('a refund is claimed before Payple is called: one refund of a payment a
     const gateway = new RecordingRefundGateway(harness.payple);
     const deps = refundDeps(harness, { payple: gateway });
 
-    const lost = await refundPayment(deps, { oid: made.oid, amount: 4_000 });
+    const lost = await refundPayment(deps, { oid: made.oid, amount: 4_000, requestId: 'R-5' });
     await stack.clock.set(stack.clock.now() + MINUTE);
     const before = await snapshot(harness);
     const retries = [
-      await refundPayment(deps, { oid: made.oid, amount: 4_000 }),
-      await refundPayment(deps, { oid: made.oid, amount: 1_000 }),
-      await refundPayment(deps, { oid: made.oid }),
+      // The same request again, then other ones.
+      await refundPayment(deps, { oid: made.oid, amount: 4_000, requestId: 'R-5' }),
+      await refundPayment(deps, { oid: made.oid, amount: 1_000, requestId: 'R-7' }),
+      await refundPayment(deps, { oid: made.oid, requestId: 'R-8' }),
     ];
 
-    const claim = { amount: 4_000, requestedAt: stack.clock.now() - MINUTE };
+    const claim = { amount: 4_000, requestedAt: stack.clock.now() - MINUTE, requestId: 'R-5' };
     expect(lost).toMatchObject({ kind: 'outcome_unknown', amount: 4_000, pendingRefund: claim });
     for (const retry of retries) {
       expect(retry).toEqual({
@@ -216,23 +232,30 @@ describe('a refund is claimed before Payple is called: one refund of a payment a
     });
     const gateway = new RecordingRefundGateway(harness.payple);
 
-    await expect(refundPayment(refundDeps(harness, { payple: dying }), { oid: made.oid })).rejects.toThrow(
-      'Runtime exited',
-    );
-    const blocked = await refundPayment(refundDeps(harness, { payple: gateway }), { oid: made.oid });
+    await expect(
+      refundPayment(refundDeps(harness, { payple: dying }), { oid: made.oid, requestId: 'R-9' }),
+    ).rejects.toThrow('Runtime exited');
+    const blocked = await refundPayment(refundDeps(harness, { payple: gateway }), {
+      oid: made.oid,
+      requestId: 'R-10',
+    });
 
-    const claim = { amount: 9_900, requestedAt: stack.clock.now() };
+    const claim = { amount: 9_900, requestedAt: stack.clock.now(), requestId: 'R-9' };
     expect(blocked).toMatchObject({ kind: 'refused', reason: 'refund_in_progress', pendingRefund: claim });
     expect(gateway.inputs).toEqual([]);
     expect(ledgerRefunds(made)).toEqual([]);
     expect(await pendingOf(made)).toEqual(claim);
 
-    // Payple's admin shows no refund: the operator clears the claim and the refund goes through.
+    // Payple's admin shows no refund: the operator clears the claim and the same request, made
+    // again, goes through.
     await afterSettle();
     const resolved = await resolvePendingRefund(refundDeps(harness), { oid: made.oid, refunded: false });
-    const again = await refundPayment(refundDeps(harness, { payple: gateway }), { oid: made.oid });
+    const again = await refundPayment(refundDeps(harness, { payple: gateway }), {
+      oid: made.oid,
+      requestId: 'R-9',
+    });
 
-    expect(resolved).toMatchObject({ kind: 'claim_cleared', amount: 9_900 });
+    expect(resolved).toMatchObject({ kind: 'claim_cleared', amount: 9_900, requestId: 'R-9' });
     expect(again).toMatchObject({ kind: 'refunded', amount: 9_900, fullyRefunded: true });
     expect(gateway.inputs).toHaveLength(1);
     expect(ledgerRefunds(made).map((refund) => refund.amount)).toEqual([9_900]);
@@ -245,8 +268,8 @@ describe('a refund is claimed before Payple is called: one refund of a payment a
     const gateway = new RecordingRefundGateway(harness.payple);
     const deps = refundDeps(harness, { payple: gateway });
 
-    const first = await refundPayment(deps, { oid: made.oid, amount: 1_000 });
-    const second = await refundPayment(deps, { oid: made.oid, amount: 1_000 });
+    const first = await refundPayment(deps, { oid: made.oid, amount: 1_000, requestId: 'R-12' });
+    const second = await refundPayment(deps, { oid: made.oid, amount: 1_000, requestId: 'R-13' });
 
     for (const result of [first, second]) {
       expect(result).toMatchObject({ kind: 'declined', classification: 'hard_decline', code: 'PAYC0012' });
@@ -270,13 +293,13 @@ describe("Payple's webhook resolves a pending refund it reports", () => {
     const gateway = new RecordingRefundGateway(harness.payple);
     const deps = refundDeps(harness, { payple: gateway });
 
-    const lost = await refundPayment(deps, { oid: made.oid, amount: 4_000 });
+    const lost = await refundPayment(deps, { oid: made.oid, amount: 4_000, requestId: 'R-14' });
     await stack.clock.set(stack.clock.now() + MINUTE);
-    const blocked = await refundPayment(deps, { oid: made.oid, amount: 2_000 });
+    const blocked = await refundPayment(deps, { oid: made.oid, amount: 2_000, requestId: 'R-15' });
     await releaseWebhooks(harness);
     const afterWebhook = await stack.billing.store.getPayment(made.oid);
     await stack.clock.set(stack.clock.now() + MINUTE);
-    const next = await refundPayment(deps, { oid: made.oid, amount: 2_000 });
+    const next = await refundPayment(deps, { oid: made.oid, amount: 2_000, requestId: 'R-16' });
 
     expect(lost).toMatchObject({ kind: 'outcome_unknown' });
     expect(blocked).toMatchObject({ kind: 'refused', reason: 'refund_in_progress' });
@@ -297,14 +320,18 @@ describe("Payple's webhook resolves a pending refund it reports", () => {
     const { stack } = harness;
     const made = await paidPayment(harness);
     failNextBeforeRefunding(made);
-    const lost = await refundPayment(refundDeps(harness), { oid: made.oid, amount: 5_000 });
+    const lost = await refundPayment(refundDeps(harness), {
+      oid: made.oid,
+      amount: 5_000,
+      requestId: 'R-17',
+    });
     // Meanwhile someone refunds 2,000 in Payple's admin; its webhook arrives.
     harness.stack.sandbox.admin.setWebhookUrl(harness.url);
     await stack.clock.set(stack.clock.now() + MINUTE);
     await refundAtPayple(harness, made, 2_000);
     await releaseWebhooks(harness);
 
-    const claim = { amount: 5_000, requestedAt: stack.clock.now() - MINUTE };
+    const claim = { amount: 5_000, requestedAt: stack.clock.now() - MINUTE, requestId: 'R-17' };
     expect(lost).toMatchObject({ kind: 'outcome_unknown', pendingRefund: claim });
     expect(await stack.billing.store.getPayment(made.oid)).toMatchObject({
       state: 'partially_refunded',
@@ -312,7 +339,9 @@ describe("Payple's webhook resolves a pending refund it reports", () => {
       refunds: ledgerRefunds(made),
       pendingRefund: claim,
     });
-    expect(await refundPayment(refundDeps(harness), { oid: made.oid, amount: 1_000 })).toMatchObject({
+    expect(
+      await refundPayment(refundDeps(harness), { oid: made.oid, amount: 1_000, requestId: 'R-18' }),
+    ).toMatchObject({
       kind: 'refused',
       reason: 'refund_in_progress',
     });
@@ -326,10 +355,14 @@ describe("Payple's webhook resolves a pending refund it reports", () => {
     await refundAtPayple(harness, made, 3_000);
     await stack.clock.set(stack.clock.now() + 10 * MINUTE);
     failNextBeforeRefunding(made);
-    const lost = await refundPayment(refundDeps(harness), { oid: made.oid, amount: 3_000 });
+    const lost = await refundPayment(refundDeps(harness), {
+      oid: made.oid,
+      amount: 3_000,
+      requestId: 'R-19',
+    });
     await releaseWebhooks(harness);
 
-    const claim = { amount: 3_000, requestedAt: stack.clock.now() };
+    const claim = { amount: 3_000, requestedAt: stack.clock.now(), requestId: 'R-19' };
     expect(lost).toMatchObject({ kind: 'outcome_unknown', pendingRefund: claim });
     expect(await stack.billing.store.getPayment(made.oid)).toMatchObject({
       state: 'partially_refunded',
@@ -342,10 +375,14 @@ describe("Payple's webhook resolves a pending refund it reports", () => {
   test('a copy of a refund recorded before the claim changes nothing and leaves the claim', async () => {
     const { stack } = harness;
     const made = await paidPayment(harness);
-    const first = await refundPayment(refundDeps(harness), { oid: made.oid, amount: 3_000 });
+    const first = await refundPayment(refundDeps(harness), {
+      oid: made.oid,
+      amount: 3_000,
+      requestId: 'R-20',
+    });
     await stack.clock.set(stack.clock.now() + MINUTE);
     failNextBeforeRefunding(made);
-    await refundPayment(refundDeps(harness), { oid: made.oid, amount: 3_000 });
+    await refundPayment(refundDeps(harness), { oid: made.oid, amount: 3_000, requestId: 'R-21' });
     const before = await snapshot(harness);
 
     const copy = await postWebhook(harness, cancelBody(made, 3_000, stack.clock.now() - MINUTE));
@@ -353,7 +390,11 @@ describe("Payple's webhook resolves a pending refund it reports", () => {
     expect(first).toMatchObject({ kind: 'refunded', amount: 3_000 });
     expect(copy).toMatchObject({ status: 200, json: { result: 'duplicate' } });
     expect(await snapshot(harness)).toEqual(before);
-    expect(await pendingOf(made)).toEqual({ amount: 3_000, requestedAt: stack.clock.now() });
+    expect(await pendingOf(made)).toEqual({
+      amount: 3_000,
+      requestedAt: stack.clock.now(),
+      requestId: 'R-21',
+    });
   });
 });
 
@@ -364,9 +405,9 @@ describe('an operator resolves a pending refund after checking Payple', () => {
     holdCancelWebhooks(made);
     loseNextAnswer(made);
     const deps = refundDeps(harness);
-    const lost = await refundPayment(deps, { oid: made.oid, amount: 6_000 });
+    const lost = await refundPayment(deps, { oid: made.oid, amount: 6_000, requestId: 'R-22' });
     const [atPayple] = ledgerRefunds(made);
-    const claim: PendingRefund = { amount: 6_000, requestedAt: stack.clock.now() };
+    const claim: PendingRefund = { amount: 6_000, requestedAt: stack.clock.now(), requestId: 'R-22' };
 
     const tooSoon = await resolvePendingRefund(deps, {
       oid: made.oid,
@@ -397,6 +438,7 @@ describe('an operator resolves a pending refund after checking Payple', () => {
       kind: 'refund_recorded',
       oid: made.oid,
       subscriptionId: made.subscription.id,
+      requestId: 'R-22',
       amount: 6_000,
       refundedAt: atPayple!.refundedAt,
       refundedTotal: 6_000,
@@ -413,7 +455,7 @@ describe('an operator resolves a pending refund after checking Payple', () => {
     expect(payment).toMatchObject({
       state: 'partially_refunded',
       refundedTotal: 6_000,
-      refunds: [atPayple],
+      refunds: [{ ...atPayple, requestId: 'R-22' }],
       version: made.payment.version + 2,
     });
     expect(payment?.pendingRefund).toBeUndefined();
@@ -424,9 +466,17 @@ describe('an operator resolves a pending refund after checking Payple', () => {
     expect(
       harness.stack.sandbox.admin.webhooks().filter((d) => d.oid === made.oid && d.operation === 'cancel'),
     ).toMatchObject([{ httpStatus: 200 }]);
+    // The request whose answer was lost, made again: answered from the refund the operator recorded.
+    const retried = await refundPayment(deps, { oid: made.oid, amount: 6_000, requestId: 'R-22' });
+    expect(retried).toMatchObject({
+      kind: 'already_done',
+      requestId: 'R-22',
+      amount: 6_000,
+      refundedAt: atPayple!.refundedAt,
+    });
     expect(await snapshot(harness)).toEqual(before);
 
-    const rest = await refundPayment(deps, { oid: made.oid });
+    const rest = await refundPayment(deps, { oid: made.oid, requestId: 'R-23' });
     expect(rest).toMatchObject({
       kind: 'refunded',
       amount: 3_900,
@@ -442,19 +492,21 @@ describe('an operator resolves a pending refund after checking Payple', () => {
     const gateway = new RecordingRefundGateway(harness.payple);
     const deps = refundDeps(harness, { payple: gateway });
     const before = await snapshot(harness);
-    const lost = await refundPayment(deps, { oid: made.oid, amount: 5_000 });
+    const lost = await refundPayment(deps, { oid: made.oid, amount: 5_000, requestId: 'R-24' });
     const requestedAt = stack.clock.now();
 
     await afterSettle();
     const resolved = await resolvePendingRefund(deps, { oid: made.oid, refunded: false });
     const afterResolve = await snapshot(harness);
-    const again = await refundPayment(deps, { oid: made.oid, amount: 5_000 });
+    // Not refunded: the same request may be made again.
+    const again = await refundPayment(deps, { oid: made.oid, amount: 5_000, requestId: 'R-24' });
 
     expect(lost).toMatchObject({ kind: 'outcome_unknown' });
     expect(resolved).toEqual({
       kind: 'claim_cleared',
       oid: made.oid,
       subscriptionId: made.subscription.id,
+      requestId: 'R-24',
       amount: 5_000,
       requestedAt,
     });
@@ -475,8 +527,8 @@ describe('an operator resolves a pending refund after checking Payple', () => {
     const made = await paidPayment(harness);
     failNextBeforeRefunding(made);
     const deps = refundDeps(harness);
-    await refundPayment(deps, { oid: made.oid, amount: 5_000 });
-    const claim = { amount: 5_000, requestedAt: stack.clock.now() };
+    await refundPayment(deps, { oid: made.oid, amount: 5_000, requestId: 'R-26' });
+    const claim = { amount: 5_000, requestedAt: stack.clock.now(), requestId: 'R-26' };
     await afterSettle();
     const now = stack.clock.now();
     const before = await snapshot(harness);
@@ -517,6 +569,230 @@ describe('an operator resolves a pending refund after checking Payple', () => {
         pendingRefund: claim,
       },
     ]);
+    expect(await snapshot(harness)).toEqual(before);
+  });
+});
+
+describe('a request id: a request made again never refunds twice', () => {
+  const paymentOf = (made: TestPayment) => harness.stack.billing.store.getPayment(made.oid);
+
+  test('a retry after a completed partial refund (its answer lost) sends nothing and answers the first result', async () => {
+    const { stack } = harness;
+    const made = await paidPayment(harness);
+    const gateway = new RecordingRefundGateway(harness.payple);
+    const deps = refundDeps(harness, { payple: gateway });
+
+    const first = await refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'CS-1001' });
+    await stack.clock.set(stack.clock.now() + MINUTE);
+    const before = await snapshot(harness);
+    const retried = await refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'CS-1001' });
+    // Without its amount (as "everything left") it is still the same request.
+    const retriedWithoutAmount = await refundPayment(deps, { oid: made.oid, requestId: 'CS-1001' });
+
+    const [atPayple] = ledgerRefunds(made);
+    expect(first).toMatchObject({ kind: 'refunded', amount: 3_000, refundedAt: atPayple?.refundedAt });
+    const answer = {
+      kind: 'already_done',
+      oid: made.oid,
+      subscriptionId: made.subscription.id,
+      requestId: 'CS-1001',
+      amount: 3_000,
+      refundedAt: atPayple?.refundedAt,
+      refundedTotal: 3_000,
+      fullyRefunded: false,
+    };
+    expect(retried).toEqual(answer);
+    expect(retriedWithoutAmount).toEqual(answer);
+    expect(gateway.inputs).toHaveLength(1);
+    expect(ledgerRefunds(made).map((refund) => refund.amount)).toEqual([3_000]);
+    expect(await snapshot(harness)).toEqual(before);
+    expect((await paymentOf(made))?.refunds).toEqual([{ ...atPayple, requestId: 'CS-1001' }]);
+    expect(refundEvents(made)).toHaveLength(1);
+  });
+
+  test('the same request id with another amount is refused request_id_reused; nothing is sent', async () => {
+    const { stack } = harness;
+    const made = await paidPayment(harness);
+    const gateway = new RecordingRefundGateway(harness.payple);
+    const deps = refundDeps(harness, { payple: gateway });
+
+    await refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'CS-1002' });
+    await stack.clock.set(stack.clock.now() + MINUTE);
+    const before = await snapshot(harness);
+    const reused = await refundPayment(deps, { oid: made.oid, amount: 2_000, requestId: 'CS-1002' });
+
+    const [atPayple] = ledgerRefunds(made);
+    expect(reused).toEqual({
+      kind: 'refused',
+      oid: made.oid,
+      reason: 'request_id_reused',
+      state: 'partially_refunded',
+      refund: { ...atPayple, requestId: 'CS-1002' },
+    });
+    expect(gateway.inputs.map((input) => input.amount)).toEqual([3_000]);
+    expect(await snapshot(harness)).toEqual(before);
+  });
+
+  test('another request id for the same amount is a second partial refund; each is answered from its own', async () => {
+    const { stack } = harness;
+    const made = await paidPayment(harness);
+    const gateway = new RecordingRefundGateway(harness.payple);
+    const deps = refundDeps(harness, { payple: gateway });
+
+    const first = await refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'CS-1003' });
+    await stack.clock.set(stack.clock.now() + MINUTE);
+    const second = await refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'CS-1004' });
+    await stack.clock.set(stack.clock.now() + MINUTE);
+    const retries = [
+      await refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'CS-1003' }),
+      await refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'CS-1004' }),
+    ];
+
+    const [firstAtPayple, secondAtPayple] = ledgerRefunds(made);
+    expect(first).toMatchObject({
+      kind: 'refunded',
+      refundedTotal: 3_000,
+      refundedAt: firstAtPayple?.refundedAt,
+    });
+    expect(second).toMatchObject({
+      kind: 'refunded',
+      refundedTotal: 6_000,
+      refundedAt: secondAtPayple?.refundedAt,
+    });
+    expect(retries).toMatchObject([
+      {
+        kind: 'already_done',
+        requestId: 'CS-1003',
+        refundedAt: firstAtPayple?.refundedAt,
+        refundedTotal: 6_000,
+      },
+      {
+        kind: 'already_done',
+        requestId: 'CS-1004',
+        refundedAt: secondAtPayple?.refundedAt,
+        refundedTotal: 6_000,
+      },
+    ]);
+    expect(firstAtPayple?.refundedAt).not.toEqual(secondAtPayple?.refundedAt);
+    expect(gateway.inputs.map((input) => input.amount)).toEqual([3_000, 3_000]);
+    expect(ledgerRefunds(made).map((refund) => refund.amount)).toEqual([3_000, 3_000]);
+    expect(await paymentOf(made)).toMatchObject({
+      refundedTotal: 6_000,
+      refunds: [
+        { ...firstAtPayple, requestId: 'CS-1003' },
+        { ...secondAtPayple, requestId: 'CS-1004' },
+      ],
+    });
+  });
+
+  test('a request still claimed is refused refund_in_progress; after the webhook resolves it, it is answered from the refund', async () => {
+    const { stack } = harness;
+    const made = await paidPayment(harness);
+    holdCancelWebhooks(made);
+    loseNextAnswer(made);
+    const gateway = new RecordingRefundGateway(harness.payple);
+    const deps = refundDeps(harness, { payple: gateway });
+
+    const lost = await refundPayment(deps, { oid: made.oid, amount: 4_000, requestId: 'CS-1005' });
+    await stack.clock.set(stack.clock.now() + MINUTE);
+    const whileClaimed = await refundPayment(deps, { oid: made.oid, amount: 4_000, requestId: 'CS-1005' });
+    await releaseWebhooks(harness);
+    const afterWebhook = await refundPayment(deps, { oid: made.oid, amount: 4_000, requestId: 'CS-1005' });
+
+    const [atPayple] = ledgerRefunds(made);
+    expect(lost).toMatchObject({ kind: 'outcome_unknown' });
+    expect(whileClaimed).toMatchObject({
+      kind: 'refused',
+      reason: 'refund_in_progress',
+      pendingRefund: { amount: 4_000, requestId: 'CS-1005' },
+    });
+    // The webhook took the refund for the claim and kept the claim's request id on it.
+    expect((await paymentOf(made))?.refunds).toEqual([{ ...atPayple, requestId: 'CS-1005' }]);
+    expect(afterWebhook).toMatchObject({
+      kind: 'already_done',
+      amount: 4_000,
+      refundedAt: atPayple?.refundedAt,
+    });
+    expect(gateway.inputs).toHaveLength(1);
+    expect(ledgerRefunds(made).map((refund) => refund.amount)).toEqual([4_000]);
+  });
+
+  test.each([
+    ['takes the refund for the claim', 0],
+    // Our clock 10 minutes ahead of Payple's: the webhook cannot tell the refund is the claimed one.
+    ['cannot tell the refund is the claimed one', 10 * MINUTE],
+  ])(
+    'the webhook records the refund first and %s: the request id ends up on it, a retry sends nothing',
+    async (_what, ahead) => {
+      const { stack } = harness;
+      const made = await paidPayment(harness);
+      holdCancelWebhooks(made);
+      let between: Awaited<ReturnType<typeof paymentOf>>;
+      // The webhook lands between Payple's answer and our commit (the second: the first is the claim).
+      const store = new InterruptedStore(stack.billing.store, {
+        interruptAt: 2,
+        beforeCommit: async () => {
+          await releaseWebhooks(harness);
+          between = await paymentOf(made);
+        },
+      });
+      const gateway = new RecordingRefundGateway(harness.payple);
+      const now = () => stack.clock.now() + ahead;
+      const deps = refundDeps(harness, { store, payple: gateway, now });
+
+      const result = await refundPayment(deps, { oid: made.oid, amount: 2_000, requestId: 'CS-1006' });
+      const retried = await refundPayment(deps, { oid: made.oid, amount: 2_000, requestId: 'CS-1006' });
+
+      const [atPayple] = ledgerRefunds(made);
+      expect(store.commits.slice(0, 2)).toEqual([
+        { committed: true },
+        { committed: false, reason: 'conflict' },
+      ]);
+      if (ahead === 0) {
+        expect(between?.refunds).toEqual([{ ...atPayple, requestId: 'CS-1006' }]);
+        expect(between?.pendingRefund).toBeUndefined();
+      } else {
+        // Recorded without the request id, the claim left: our record clears it and adds the id.
+        expect(between?.refunds).toEqual([atPayple]);
+        expect(between?.pendingRefund).toMatchObject({ amount: 2_000, requestId: 'CS-1006' });
+      }
+      expect(result).toMatchObject({
+        kind: 'refunded',
+        recorded: 'already',
+        amount: 2_000,
+        refundedTotal: 2_000,
+      });
+      expect(retried).toMatchObject({
+        kind: 'already_done',
+        requestId: 'CS-1006',
+        refundedAt: atPayple?.refundedAt,
+      });
+      const payment = await paymentOf(made);
+      expect(payment?.refunds).toEqual([{ ...atPayple, requestId: 'CS-1006' }]);
+      expect(payment?.pendingRefund).toBeUndefined();
+      expect(gateway.inputs).toHaveLength(1);
+      expect(ledgerRefunds(made).map((refund) => refund.amount)).toEqual([2_000]);
+      expect(refundEvents(made)).toHaveLength(1);
+    },
+  );
+
+  test.each([
+    ['empty', ''],
+    ['too long', 'x'.repeat(65)],
+    ['with a space', 'CS 1007'],
+    ['missing (a caller without types)', undefined],
+  ])('a request id %s: refused before anything is read or sent', async (_what, requestId) => {
+    const made = await paidPayment(harness);
+    const gateway = new RecordingRefundGateway(harness.payple);
+    const before = await snapshot(harness);
+
+    const result = await refundPayment(refundDeps(harness, { payple: gateway }), {
+      oid: made.oid,
+      requestId: requestId as string,
+    });
+
+    expect(result).toEqual({ kind: 'refused', oid: made.oid, reason: 'invalid_request_id' });
+    expect(gateway.inputs).toEqual([]);
     expect(await snapshot(harness)).toEqual(before);
   });
 });

@@ -77,10 +77,10 @@ function claimedAndCleared(before: Snapshot, made: TestPayment): Snapshot {
 }
 
 /** A refund claimed and left pending (outcome unknown, unrecorded): the claim is all that changed. */
-function claimLeft(before: Snapshot, made: TestPayment, amount: number): Snapshot {
+function claimLeft(before: Snapshot, made: TestPayment, amount: number, requestId: string): Snapshot {
   return withPayment(before, made, (item) => ({
     ...item,
-    pendingRefund: { amount, requestedAt: harness.stack.clock.now() },
+    pendingRefund: { amount, requestedAt: harness.stack.clock.now(), requestId },
     version: made.payment.version + 1,
   }));
 }
@@ -91,7 +91,7 @@ describe('a refund is made at Payple and recorded as the webhook records one', (
     const made = await paidPayment(harness);
     const subscriptionBefore = await stack.billing.store.getSubscription(made.subscription.id);
 
-    const result = await refundPayment(refundDeps(harness), { oid: made.oid });
+    const result = await refundPayment(refundDeps(harness), { oid: made.oid, requestId: 'R-1' });
 
     const [atPayple] = ledgerRefunds(made);
     expect(atPayple).toMatchObject({ amount: 9_900 });
@@ -127,11 +127,11 @@ describe('a refund is made at Payple and recorded as the webhook records one', (
     const gateway = new RecordingRefundGateway(harness.payple);
     const deps = refundDeps(harness, { payple: gateway });
 
-    const first = await refundPayment(deps, { oid: made.oid, amount: 3_000 });
+    const first = await refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'R-2' });
     await stack.clock.set(stack.clock.now() + MINUTE);
-    const second = await refundPayment(deps, { oid: made.oid, amount: 3_000 });
+    const second = await refundPayment(deps, { oid: made.oid, amount: 3_000, requestId: 'R-3' });
     const before = await snapshot(harness);
-    const tooMuch = await refundPayment(deps, { oid: made.oid, amount: 4_000 });
+    const tooMuch = await refundPayment(deps, { oid: made.oid, amount: 4_000, requestId: 'R-4' });
 
     expect(first).toMatchObject({ kind: 'refunded', refundedTotal: 3_000, fullyRefunded: false });
     expect(second).toMatchObject({ kind: 'refunded', refundedTotal: 6_000, fullyRefunded: false });
@@ -145,8 +145,8 @@ describe('a refund is made at Payple and recorded as the webhook records one', (
     expect(gateway.inputs).toHaveLength(2);
     expect(await snapshot(harness)).toEqual(before);
 
-    const rest = await refundPayment(deps, { oid: made.oid });
-    const after = await refundPayment(deps, { oid: made.oid, amount: 1 });
+    const rest = await refundPayment(deps, { oid: made.oid, requestId: 'R-5' });
+    const after = await refundPayment(deps, { oid: made.oid, amount: 1, requestId: 'R-6' });
 
     expect(rest).toMatchObject({
       kind: 'refunded',
@@ -174,7 +174,11 @@ describe('a refund is made at Payple and recorded as the webhook records one', (
     const entry = harness.stack.sandbox.admin.ledgerEntry(made.oid);
     const gateway = new RecordingRefundGateway(harness.payple);
 
-    await refundPayment(refundDeps(harness, { payple: gateway }), { oid: made.oid, amount: 1_000 });
+    await refundPayment(refundDeps(harness, { payple: gateway }), {
+      oid: made.oid,
+      amount: 1_000,
+      requestId: 'R-7',
+    });
 
     expect(entry?.monthGuard).toEqual({ year: 2027, month: 3 });
     expect(made.payment.monthGuard).toEqual({ year: 2027, month: 3 });
@@ -193,7 +197,10 @@ describe('a refund is made at Payple and recorded as the webhook records one', (
     const made = await paidPayment(harness, { interval: { unit: 'week', count: 1 } });
     const gateway = new RecordingRefundGateway(harness.payple);
 
-    const result = await refundPayment(refundDeps(harness, { payple: gateway }), { oid: made.oid });
+    const result = await refundPayment(refundDeps(harness, { payple: gateway }), {
+      oid: made.oid,
+      requestId: 'R-8',
+    });
 
     expect(result).toMatchObject({ kind: 'refunded', fullyRefunded: true });
     expect(harness.stack.sandbox.admin.ledgerEntry(made.oid)?.monthGuard).toBeUndefined();
@@ -216,6 +223,7 @@ describe("Payple's webhook for a refund made here is a duplicate", () => {
     const result = await refundPayment(refundDeps(harness, { payple: later }), {
       oid: made.oid,
       amount: 4_000,
+      requestId: 'R-9',
     });
     const before = await snapshot(harness);
     await releaseWebhooks(harness);
@@ -244,7 +252,7 @@ describe("Payple's webhook for a refund made here is a duplicate", () => {
       interruptAt: 2,
     });
 
-    const result = await refundPayment(refundDeps(harness, { store }), { oid: made.oid });
+    const result = await refundPayment(refundDeps(harness, { store }), { oid: made.oid, requestId: 'R-10' });
 
     expect(cancelDeliveries(made)).toMatchObject([{ httpStatus: 200 }]);
     expect(store.commits.slice(0, 2)).toEqual([
@@ -292,7 +300,11 @@ describe("Payple's webhook for a refund made here is a duplicate", () => {
       },
     });
 
-    const result = await refundPayment(refundDeps(harness, { store }), { oid: made.oid, amount: 3_000 });
+    const result = await refundPayment(refundDeps(harness, { store }), {
+      oid: made.oid,
+      amount: 3_000,
+      requestId: 'R-11',
+    });
 
     expect(store.commits.slice(0, 2)).toEqual([
       { committed: true },
@@ -338,9 +350,10 @@ describe('a refund that cannot be confirmed is never retried and never recorded;
       const result = await refundPayment(refundDeps(harness, { payple: gateway }), {
         oid: made.oid,
         amount: 5_000,
+        requestId: 'R-12',
       });
 
-      const claim = { amount: 5_000, requestedAt: stack.clock.now() };
+      const claim = { amount: 5_000, requestedAt: stack.clock.now(), requestId: 'R-12' };
       expect(result).toMatchObject({
         kind: 'outcome_unknown',
         oid: made.oid,
@@ -352,7 +365,7 @@ describe('a refund that cannot be confirmed is never retried and never recorded;
       expect(ledgerRefunds(made)).toHaveLength(refundsAtPayple);
       const after = await snapshot(harness);
       expect({ ...after, ledger: undefined }).toEqual({
-        ...claimLeft(before, made, 5_000),
+        ...claimLeft(before, made, 5_000, 'R-12'),
         ledger: undefined,
       });
 
@@ -381,7 +394,7 @@ describe('a refund that cannot be confirmed is never retried and never recorded;
     harness.stack.sandbox.admin.addFault({ kind: 'httpError', status: 503, operation: 'auth', times: 1 });
     const before = await snapshot(harness);
 
-    const result = await refundPayment(refundDeps(harness), { oid: made.oid });
+    const result = await refundPayment(refundDeps(harness), { oid: made.oid, requestId: 'R-13' });
 
     expect(result).toMatchObject({
       kind: 'declined',
@@ -407,7 +420,10 @@ describe('a refund Payple confirms without its refund time is left to the webhoo
     });
     const before = await snapshot(harness);
 
-    const result = await refundPayment(refundDeps(harness, { payple: withoutTime }), { oid: made.oid });
+    const result = await refundPayment(refundDeps(harness, { payple: withoutTime }), {
+      oid: made.oid,
+      requestId: 'R-14',
+    });
 
     expect(result).toEqual({
       kind: 'refunded_unrecorded',
@@ -416,11 +432,14 @@ describe('a refund Payple confirms without its refund time is left to the webhoo
       amount: 9_900,
       refundedAt: undefined,
       reason: 'no_refund_time',
-      pendingRefund: { amount: 9_900, requestedAt: stack.clock.now() },
+      pendingRefund: { amount: 9_900, requestedAt: stack.clock.now(), requestId: 'R-14' },
     });
     const after = await snapshot(harness);
     // The claim stays until the refund is recorded.
-    expect({ ...after, ledger: undefined }).toEqual({ ...claimLeft(before, made, 9_900), ledger: undefined });
+    expect({ ...after, ledger: undefined }).toEqual({
+      ...claimLeft(before, made, 9_900, 'R-14'),
+      ledger: undefined,
+    });
 
     await releaseWebhooks(harness);
     const payment = await stack.billing.store.getPayment(made.oid);
@@ -442,7 +461,10 @@ describe('a refund Payple confirms without its refund time is left to the webhoo
           : outcome,
     });
 
-    const result = await refundPayment(refundDeps(harness, { payple: payTimeOnly }), { oid: made.oid });
+    const result = await refundPayment(refundDeps(harness, { payple: payTimeOnly }), {
+      oid: made.oid,
+      requestId: 'R-15',
+    });
 
     expect(result).toMatchObject({ kind: 'refunded_unrecorded', reason: 'no_refund_time' });
     expect(await harness.stack.billing.store.getPayment(made.oid)).toMatchObject({ state: 'paid' });
@@ -453,9 +475,9 @@ describe('a refund Payple confirms without its refund time is left to the webhoo
     // The claim is written; the store fails from the next write on.
     const store = new InterruptedStore(harness.stack.billing.store, { failFrom: 2 });
 
-    const result = await refundPayment(refundDeps(harness, { store }), { oid: made.oid });
+    const result = await refundPayment(refundDeps(harness, { store }), { oid: made.oid, requestId: 'R-16' });
 
-    const claim = { amount: 9_900, requestedAt: harness.stack.clock.now() };
+    const claim = { amount: 9_900, requestedAt: harness.stack.clock.now(), requestId: 'R-16' };
     expect(result).toMatchObject({
       kind: 'refunded_unrecorded',
       reason: 'store_failed',
@@ -476,7 +498,7 @@ describe('a refund Payple confirms without its refund time is left to the webhoo
     const before = await snapshot(harness);
 
     await expect(
-      refundPayment(refundDeps(harness, { store, payple: gateway }), { oid: made.oid }),
+      refundPayment(refundDeps(harness, { store, payple: gateway }), { oid: made.oid, requestId: 'R-17' }),
     ).rejects.toThrow('simulated store failure');
 
     expect(gateway.inputs).toEqual([]);
@@ -493,7 +515,10 @@ describe('refused refunds change nothing; declined ones only claim and clear', (
     const gateway = new RecordingRefundGateway(harness.payple);
     const before = await snapshot(harness);
 
-    const result = await refundPayment(refundDeps(harness, { payple: gateway }), { oid: made.oid });
+    const result = await refundPayment(refundDeps(harness, { payple: gateway }), {
+      oid: made.oid,
+      requestId: 'R-18',
+    });
 
     expect(result).toEqual({ kind: 'refused', oid: made.oid, reason: 'not_paid', state });
     expect(gateway.inputs).toEqual([]);
@@ -505,6 +530,7 @@ describe('refused refunds change nothing; declined ones only claim and clear', (
 
     const result = await refundPayment(refundDeps(harness, { payple: gateway }), {
       oid: 'nosuch-20270301-1',
+      requestId: 'R-19',
     });
 
     expect(result).toEqual({ kind: 'refused', oid: 'nosuch-20270301-1', reason: 'not_found' });
@@ -518,7 +544,11 @@ describe('refused refunds change nothing; declined ones only claim and clear', (
       const gateway = new RecordingRefundGateway(harness.payple);
       const before = await snapshot(harness);
 
-      const result = await refundPayment(refundDeps(harness, { payple: gateway }), { oid: made.oid, amount });
+      const result = await refundPayment(refundDeps(harness, { payple: gateway }), {
+        oid: made.oid,
+        amount,
+        requestId: 'R-20',
+      });
 
       expect(result).toEqual({ kind: 'refused', oid: made.oid, reason: 'invalid_amount' });
       expect(gateway.inputs).toEqual([]);
@@ -537,7 +567,11 @@ describe('refused refunds change nothing; declined ones only claim and clear', (
     expect(elsewhere.kind).toBe('success');
     const before = await snapshot(harness);
 
-    const result = await refundPayment(refundDeps(harness), { oid: made.oid, amount: 1_000 });
+    const result = await refundPayment(refundDeps(harness), {
+      oid: made.oid,
+      amount: 1_000,
+      requestId: 'R-21',
+    });
 
     expect(result).toMatchObject({
       kind: 'declined',
@@ -570,7 +604,10 @@ describe('refused refunds change nothing; declined ones only claim and clear', (
     });
     const before = await snapshot(harness);
 
-    const result = await refundPayment(refundDeps(harness, { payple: client }), { oid: made.oid });
+    const result = await refundPayment(refundDeps(harness, { payple: client }), {
+      oid: made.oid,
+      requestId: 'R-22',
+    });
 
     expect(result).toMatchObject({ kind: 'declined', retryable: false, ...expected });
     expect(result).not.toHaveProperty('pendingRefund');
@@ -589,9 +626,9 @@ test('results carry no billing key and no personal data', async () => {
   });
 
   const results = [
-    await refundPayment(refundDeps(harness), { oid: made.oid, amount: 1_000 }),
-    await refundPayment(refundDeps(harness), { oid: unknown.oid }),
-    await refundPayment(refundDeps(harness), { oid: made.oid, amount: 100_000 }),
+    await refundPayment(refundDeps(harness), { oid: made.oid, amount: 1_000, requestId: 'R-23' }),
+    await refundPayment(refundDeps(harness), { oid: unknown.oid, requestId: 'R-24' }),
+    await refundPayment(refundDeps(harness), { oid: made.oid, amount: 100_000, requestId: 'R-25' }),
   ];
 
   const text = JSON.stringify(results);
