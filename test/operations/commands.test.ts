@@ -10,12 +10,9 @@ import { DEFAULT_DUNNING_POLICY, type Subscription } from '../../functions/billi
 import { createOperationsHandler, type OperationsResponse } from '../../functions/operations/operations.ts';
 import { PENDING_REFUND_SETTLE_MS } from '../../functions/use-cases/refund-payment.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/observability.ts';
-import { PaypleClient } from '../../functions/payple/index.ts';
 import { createLambdaContext } from '../../local/aws/lambda-context.ts';
-import { LOCAL_REFERER } from '../../local/billing.ts';
-import { defaultPartner } from '../../local/payple-sandbox/index.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { billAt, seedSubscription, startTestStack } from '../support/local-stack.ts';
+import { billAt, sandboxClient, seedSubscription, startTestStack } from '../support/local-stack.ts';
 import { startChargerWith } from '../support/pipeline-helpers.ts';
 
 const MINUTE = 60_000;
@@ -41,15 +38,7 @@ beforeAll(async () => {
     store: stack.billing.store,
     held: stack.billing.store,
     publisher: stack.billing.publisher,
-    payple: new PaypleClient({
-      host: stack.sandbox.url,
-      cstId: defaultPartner.cstId,
-      custKey: defaultPartner.custKey,
-      refundKey: defaultPartner.refundKey,
-      referer: LOCAL_REFERER,
-      clock: stack.clock,
-      logger: new Logger({ serviceName: 'test-payple', logLevel: 'SILENT' }),
-    }),
+    payple: sandboxClient(stack),
     dunningPolicy: DEFAULT_DUNNING_POLICY,
     unrecordedPayments: stack.billing.unrecordedPayments,
     now: stack.clock.now,

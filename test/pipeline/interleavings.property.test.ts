@@ -27,14 +27,13 @@ import {
   expectExactlyOnce,
   moneyTaken,
   paymentsOf,
-  sandboxClient,
   settleDependencies,
   tapPaypleCharges,
   type ChargeWireTap,
 } from '../support/exactly-once.ts';
 import { FaultyBillingStore, RecordingGateway, SimulatedCrash } from '../support/fault-store.ts';
 import { Interleaver, seededPicks } from '../support/interleaver.ts';
-import { seedSubscription, startTestStack } from '../support/local-stack.ts';
+import { sandboxClient, seedSubscription, startTestStack } from '../support/local-stack.ts';
 
 /** Attempts whose Payple behaviour the scenario picks; later ones are charged normally. */
 const FAULTY_ATTEMPTS = 3;

@@ -20,7 +20,6 @@ import {
   firstJob,
   ledgerOf,
   busEventsFor,
-  sandboxClient,
   sendJobs,
   settleDependencies,
   startTestCharger,
@@ -29,7 +28,7 @@ import {
   type TestCharger,
 } from '../support/exactly-once.ts';
 import { FaultyBillingStore, RecordingGateway } from '../support/fault-store.ts';
-import { billAt, seedSubscription, startTestStack } from '../support/local-stack.ts';
+import { billAt, sandboxClient, seedSubscription, startTestStack } from '../support/local-stack.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;

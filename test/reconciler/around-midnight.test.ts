@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { claimAttempt, type PaymentRecord } from '../../functions/billing/index.ts';
 import { lookupDates } from '../../functions/use-cases/reconcile.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { seedSubscription, startTestStack } from '../support/local-stack.ts';
-import { MINUTE_MS, sandboxClient } from '../support/reconciler-helpers.ts';
+import { sandboxClient, seedSubscription, startTestStack } from '../support/local-stack.ts';
+import { MINUTE_MS } from '../support/reconciler-helpers.ts';
 
 const kst = (date: string, time: string) => Date.parse(`${date}T${time}+09:00`);
 

@@ -13,7 +13,7 @@ import { documentClient } from '../../functions/store/dynamo-billing-store.ts';
 import { DynamoLookupBudget } from '../../functions/store/lookup-budget.ts';
 import type { ReconcileReport } from '../../functions/use-cases/reconcile.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { startTestStack } from '../support/local-stack.ts';
+import { sandboxClient, startTestStack } from '../support/local-stack.ts';
 import {
   budgetWasBlocked,
   busiestTenMinutes,
@@ -25,7 +25,6 @@ import {
   recordingGateway,
   recordRun,
   scanPayments,
-  sandboxClient,
   secondReconciler,
   combinedReport,
   type RecordedRun,

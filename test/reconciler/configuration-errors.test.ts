@@ -22,8 +22,8 @@ import {
 import { LOCAL_REFERER } from '../../local/billing.ts';
 import { defaultPartner } from '../../local/payple-sandbox/index.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { billAt, seedSubscription, startTestStack } from '../support/local-stack.ts';
-import { MINUTE_MS, sandboxClient, secondReconciler } from '../support/reconciler-helpers.ts';
+import { billAt, sandboxClient, seedSubscription, startTestStack } from '../support/local-stack.ts';
+import { MINUTE_MS, secondReconciler } from '../support/reconciler-helpers.ts';
 
 const HOUR_MS = 60 * MINUTE_MS;
 /** The deployed schedule: 5 min, 30 min, 2 h, 12 h, 1 day, then needs_review. */

@@ -16,34 +16,18 @@ import {
   type PaymentRecord,
 } from '../../functions/billing/index.ts';
 import { createChargerHandler } from '../../functions/charger/charger.ts';
-import { PaypleClient, type PaypleTimeouts } from '../../functions/payple/index.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/observability.ts';
 import { documentClient } from '../../functions/store/dynamo-billing-store.ts';
 import type { ChargeDependencies, ChargeGateway } from '../../functions/use-cases/charge-attempt.ts';
 import type { BillingStore, ChargeJob } from '../../functions/use-cases/ports.ts';
 import type { SettleDependencies } from '../../functions/use-cases/settle-attempt.ts';
 import { startSqsPoller, type DrainResult } from '../../local/aws/sqs-poller.ts';
-import { LOCAL_REFERER } from '../../local/billing.ts';
-import { defaultPartner, type LedgerEntry } from '../../local/payple-sandbox/index.ts';
+import type { LedgerEntry } from '../../local/payple-sandbox/index.ts';
 import type { LocalStack } from '../../local/stack.ts';
 
 /** As `local/billing.ts` wires the charger. */
 export const CHARGING_TIMEOUT_MS = 5 * 60_000;
 export const FIRST_LOOKUP_DELAY_MS = 5 * 60_000;
-
-/** A Payple client for the stack's sandbox, configured as the local stack configures its own. */
-export function sandboxClient(stack: LocalStack, timeouts?: Partial<PaypleTimeouts>): PaypleClient {
-  return new PaypleClient({
-    host: stack.sandbox.url,
-    cstId: defaultPartner.cstId,
-    custKey: defaultPartner.custKey,
-    refundKey: defaultPartner.refundKey,
-    referer: LOCAL_REFERER,
-    clock: stack.clock,
-    logger: new Logger({ serviceName: 'test-payple', logLevel: 'SILENT' }),
-    ...(timeouts ? { timeouts } : {}),
-  });
-}
 
 /** What settling needs, on the stack's own store and outbox (the webhook's and reconciler's view). */
 export function settleDependencies(stack: LocalStack): SettleDependencies {

@@ -13,6 +13,10 @@ import {
   type PlanInterval,
   type Subscription,
 } from '../../functions/billing/index.ts';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { PaypleClient, type PaypleTimeouts } from '../../functions/payple/index.ts';
+import { LOCAL_REFERER } from '../../local/billing.ts';
+import { defaultPartner } from '../../local/payple-sandbox/index.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
 
 export type TestStackOptions = Pick<LocalStackOptions, 'billing' | 'logLevel' | 'deliverWebhooks'> & {
@@ -88,4 +92,25 @@ export async function billAt(stack: LocalStack, instant: string | number): Promi
   await stack.clock.set(typeof instant === 'number' ? instant : Date.parse(instant));
   await stack.billing.dispatch();
   await stack.billing.drain();
+}
+
+/**
+ * A Payple client of its own against the stack's sandbox, configured as the local stack configures
+ * its own (the refund key included): another Lambda instance's client, or the test's.
+ */
+export function sandboxClient(
+  stack: LocalStack,
+  timeouts: Partial<PaypleTimeouts> = {},
+  serviceName = 'test-payple',
+): PaypleClient {
+  return new PaypleClient({
+    timeouts,
+    host: stack.sandbox.url,
+    cstId: defaultPartner.cstId,
+    custKey: defaultPartner.custKey,
+    refundKey: defaultPartner.refundKey,
+    referer: LOCAL_REFERER,
+    clock: stack.clock,
+    logger: new Logger({ serviceName, logLevel: 'SILENT' }),
+  });
 }

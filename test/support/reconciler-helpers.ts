@@ -27,7 +27,6 @@ import {
 } from '../../functions/billing/index.ts';
 import { CHARGER_TIMEOUT_SECONDS } from '../../lib/resources.ts';
 import { createChargerHandler } from '../../functions/charger/charger.ts';
-import { PaypleClient } from '../../functions/payple/index.ts';
 import { createReconcilerHandler } from '../../functions/reconciler/reconciler.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/observability.ts';
 import {
@@ -42,9 +41,9 @@ import type { BillingStore, Commit, CommitResult } from '../../functions/use-cas
 import type { LookupGateway, ReconcileReport } from '../../functions/use-cases/reconcile.ts';
 import { createLambdaContext } from '../../local/aws/lambda-context.ts';
 import { startSqsPoller } from '../../local/aws/sqs-poller.ts';
-import { LOCAL_REFERER } from '../../local/billing.ts';
-import { defaultPartner, type FaultSpec } from '../../local/payple-sandbox/index.ts';
+import type { FaultSpec } from '../../local/payple-sandbox/index.ts';
 import { LOCAL_AWS, type LocalStack } from '../../local/stack.ts';
+import { sandboxClient } from './local-stack.ts';
 
 export const MINUTE_MS = 60_000;
 export const TEN_MINUTES_MS = 10 * MINUTE_MS;
@@ -599,24 +598,6 @@ export function recordingGateway(inner: LookupGateway): LookupGateway & {
       return inner.lookupPayment(input);
     },
   };
-}
-
-/** A Payple client of its own against the stack's sandbox (a second Lambda instance's client). */
-export function sandboxClient(
-  stack: LocalStack,
-  timeouts: { readonly chargeMs?: number } = {},
-  serviceName = 'reconciler-2',
-): PaypleClient {
-  return new PaypleClient({
-    timeouts,
-    host: stack.sandbox.url,
-    cstId: defaultPartner.cstId,
-    custKey: defaultPartner.custKey,
-    refundKey: defaultPartner.refundKey,
-    referer: LOCAL_REFERER,
-    clock: stack.clock,
-    logger: new Logger({ serviceName, logLevel: 'SILENT' }),
-  });
 }
 
 /** Metrics that hand each flushed EMF document to the test (POWERTOOLS_DEV keeps stdout quiet). */

@@ -17,15 +17,20 @@ import {
   type PaymentRecord,
   type Subscription,
 } from '../../functions/billing/index.ts';
-import { PaypleClient } from '../../functions/payple/index.ts';
+import type { PaypleClient } from '../../functions/payple/index.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/observability.ts';
 import { documentClient } from '../../functions/store/dynamo-billing-store.ts';
 import { startHttpGateway, type RunningHttpGateway } from '../../local/aws/http-gateway.ts';
-import { LOCAL_REFERER } from '../../local/billing.ts';
 import { webhookRoutes, webhookUrl } from '../../local/edge-webhook.ts';
 import { defaultPartner, type FaultSpec } from '../../local/payple-sandbox/index.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { billAt, seedSubscription, startTestStack, type SeedOptions } from '../support/local-stack.ts';
+import {
+  billAt,
+  sandboxClient,
+  seedSubscription,
+  startTestStack,
+  type SeedOptions,
+} from '../support/local-stack.ts';
 
 export const MINUTE = 60_000;
 
@@ -82,15 +87,7 @@ export async function startWebhookHarness(startAt = '2027-03-01T09:00:00+09:00')
       metrics,
     }),
   });
-  const payple = new PaypleClient({
-    host: stack.sandbox.url,
-    cstId: defaultPartner.cstId,
-    custKey: defaultPartner.custKey,
-    refundKey: defaultPartner.refundKey,
-    referer: LOCAL_REFERER,
-    clock: stack.clock,
-    logger: new Logger({ serviceName: 'test-payple', logLevel: 'SILENT' }),
-  });
+  const payple = sandboxClient(stack);
   return {
     stack,
     gateway,
