@@ -19,6 +19,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import { isSubscriptionId, parseOid } from '../billing/index.ts';
 import { InvalidCursorError } from '../store/dynamo-billing-store.ts';
 import {
   cancelSubscription,
@@ -53,10 +54,12 @@ export interface OperationsDependencies extends OperatorDependencies {
 
 const subscriptionId = z
   .string()
-  .regex(/^[A-Za-z0-9]{1,40}$/, 'a subscription id is 1-40 letters and digits');
+  .max(40)
+  .refine(isSubscriptionId, 'a subscription id is 1-40 letters and digits');
 const oid = z
   .string()
-  .regex(/^[A-Za-z0-9]{1,40}-[0-9]{8}-[1-9][0-9]{0,3}$/, 'an OID is {subscriptionId}-{YYYYMMDD}-{attempt}');
+  .max(60)
+  .refine((value) => parseOid(value) !== undefined, 'an OID is {subscriptionId}-{YYYYMMDD}-{attempt}');
 /** Who asked: recorded in the log with the command. */
 const requestedBy = z.string().trim().min(1, 'say who asks (requestedBy)').max(100);
 
@@ -122,8 +125,6 @@ const commandSchema = z.discriminatedUnion(
   ],
   { error: `command must be one of ${COMMANDS.join(', ')}` },
 );
-
-export type OperationsCommand = z.input<typeof commandSchema>;
 
 export type OperationsResponse =
   | { readonly ok: true; readonly command: string; readonly result: unknown }
