@@ -241,7 +241,7 @@ const MAX_ROUNDS = 5;
  * not ours, and its refund times have whole seconds. A refund Payple made before `requestedAt`
  * minus this is not the claimed one.
  */
-export const REFUND_CLOCK_MARGIN_MS = 5 * 60_000;
+const REFUND_CLOCK_MARGIN_MS = 5 * 60_000;
 
 /**
  * The age at which a pending refund may be resolved by an operator. The operations function runs
@@ -267,8 +267,6 @@ export type RefundRecording =
       readonly status: 'recorded';
       readonly refundedTotal: number;
       readonly fullyRefunded: boolean;
-      /** The payment's pending refund was this one: cleared in the same write. */
-      readonly pendingRefundCleared: boolean;
     }
   /**
    * The payment already has a refund of this amount at this time: the same refund, told again.
@@ -279,7 +277,6 @@ export type RefundRecording =
       readonly status: 'duplicate';
       readonly refundedTotal: number;
       readonly fullyRefunded: boolean;
-      readonly pendingRefundCleared: boolean;
     }
   /** The refund would take the total past what was paid: nothing written. */
   | { readonly status: 'exceeds_amount' }
@@ -356,7 +353,6 @@ export async function recordPaymentRefund(
       status: 'duplicate',
       refundedTotal: previousTotal,
       fullyRefunded: previousTotal === payment.amount,
-      pendingRefundCleared: clears,
     };
   }
   const refundedTotal = previousTotal + refund.amount;
@@ -399,7 +395,7 @@ export async function recordPaymentRefund(
   });
   if (!result.committed) return { status: 'conflict' };
   await deps.publisher.publish(transition.events);
-  return { status: 'recorded', refundedTotal, fullyRefunded, pendingRefundCleared: clearsClaim };
+  return { status: 'recorded', refundedTotal, fullyRefunded };
 }
 
 /**
@@ -407,7 +403,7 @@ export async function recordPaymentRefund(
  * the KST date of Payple's own `PCD_PAY_TIME` when we have it, else the KST date we requested it
  * on. They only differ for a payment that crossed midnight, which the charge schedule avoids.
  */
-export function payDateOf(payment: PaymentRecord): string {
+function payDateOf(payment: PaymentRecord): string {
   const paidAt = payment.answer?.paidAt;
   const instant = paidAt === undefined ? Number.NaN : Date.parse(paidAt);
   return Number.isNaN(instant) ? payment.requestDate : kstCompactDateOf(instant);
