@@ -10,10 +10,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { CHARGER_TIMEOUT_SECONDS, schedules } from '../lib/resources.ts';
-import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../functions/billing/index.ts';
+import type { DunningPolicy } from '../functions/billing/index.ts';
 import { createChargerHandler } from '../functions/charger/charger.ts';
 import { createDispatcherHandler } from '../functions/dispatcher/dispatcher.ts';
 import { createReconcilerHandler } from '../functions/reconciler/reconciler.ts';
+import { billingSettings, type BillingSettings } from '../functions/shared/billing-config.ts';
 import { createOperationsHandler, type OperationsResponse } from '../functions/operations/operations.ts';
 import {
   NOT_FOUND_LOOKUP_CODES,
@@ -37,6 +38,20 @@ import { defaultPartner } from './payple-sandbox/index.ts';
 export const LOCAL_EVENT_BUS_NAME = 'payple-billing-local';
 /** The sandbox accepts http://localhost and http://127.0.0.1 as the partner's registered domain. */
 export const LOCAL_REFERER = 'http://localhost';
+
+/**
+ * The settings the deployed functions read from their environment (`billingSettings`), read from
+ * the environment they would have locally: the same defaults (charging timeout, first lookup delay,
+ * dunning, month guard) without a second copy of them here.
+ */
+export function localBillingSettings(tables: TableNames): BillingSettings {
+  return billingSettings({
+    SUBSCRIPTIONS_TABLE: tables.subscriptions,
+    PAYMENTS_TABLE: tables.payments,
+    OUTBOX_TABLE: tables.outbox,
+    EVENT_BUS_NAME: LOCAL_EVENT_BUS_NAME,
+  });
+}
 
 export interface LocalBillingOptions {
   readonly dynamo: DynamoDBClient;
@@ -151,11 +166,9 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
   const logger = new Logger({ serviceName: 'local', logLevel: options.logLevel ?? 'WARN' });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'local' });
   const now = options.clock.now;
-  const tables = {
-    subscriptions: options.tables.subscriptions,
-    payments: options.tables.payments,
-    outbox: options.tables.outbox,
-  };
+  const settings = localBillingSettings(options.tables);
+  const { tables } = settings;
+  const dunningPolicy = options.dunningPolicy ?? settings.dunningPolicy;
   const store = new IdleAwareStore(options.dynamo, tables);
   const publisher = new OutboxPublisher({
     eventBridge: new EventBridgeClient({
@@ -163,7 +176,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
       region: options.region,
       credentials: options.credentials,
     }),
-    eventBusName: LOCAL_EVENT_BUS_NAME,
+    eventBusName: settings.eventBusName,
     documents: documentClient(options.dynamo),
     outboxTable: tables.outbox,
     onFailure: (eventIds) => {
@@ -187,10 +200,10 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     publisher,
     payple,
     now,
-    dunningPolicy: options.dunningPolicy ?? DEFAULT_DUNNING_POLICY,
-    useMonthGuard: options.useMonthGuard ?? true,
-    chargingTimeoutMs: 5 * 60_000,
-    firstLookupDelayMs: 5 * 60_000,
+    dunningPolicy,
+    useMonthGuard: options.useMonthGuard ?? settings.useMonthGuard,
+    chargingTimeoutMs: settings.chargingTimeoutMs,
+    firstLookupDelayMs: settings.firstLookupDelayMs,
     logger,
     metrics,
   });
@@ -215,7 +228,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     store,
     index: store,
     publisher,
-    dunningPolicy: options.dunningPolicy ?? DEFAULT_DUNNING_POLICY,
+    dunningPolicy,
     budget,
     payple,
     now,
@@ -234,7 +247,7 @@ export async function startLocalBilling(options: LocalBillingOptions): Promise<L
     held: store,
     publisher,
     payple,
-    dunningPolicy: options.dunningPolicy ?? DEFAULT_DUNNING_POLICY,
+    dunningPolicy,
     unrecordedPayments,
     now,
     logger,

@@ -27,7 +27,7 @@ import { redirectPolicy } from '../functions/use-cases/checkout.ts';
 import type { EventPublisher } from '../functions/use-cases/ports.ts';
 import type { LocalQueues, TableNames } from './aws/create-resources.ts';
 import type { GatewayRoute, HttpHandler } from './aws/http-gateway.ts';
-import { LOCAL_REFERER } from './billing.ts';
+import { LOCAL_REFERER, localBillingSettings } from './billing.ts';
 import type { Clock } from './clock.ts';
 import { defaultPartner } from './payple-sandbox/index.ts';
 
@@ -96,6 +96,7 @@ export function checkoutRoutes(options: LocalCheckoutOptions): GatewayRoute[] {
     options.tables.checkoutSessions,
   );
   const now = () => options.clock.now();
+  const settings = localBillingSettings(options.tables);
 
   const checkout = lazy(() => {
     const publicBaseUrl = baseUrl();
@@ -124,8 +125,8 @@ export function checkoutRoutes(options: LocalCheckoutOptions): GatewayRoute[] {
       paypleHost: options.paypleHost,
       redirects: redirectPolicy(baseUrl(), options.allowedRedirectUrls ?? []),
       now,
-      chargingTimeoutMs: 5 * 60_000,
-      firstLookupDelayMs: 5 * 60_000,
+      chargingTimeoutMs: settings.chargingTimeoutMs,
+      firstLookupDelayMs: settings.firstLookupDelayMs,
       notFoundCodes: NOT_FOUND_LOOKUP_CODES,
       logger,
       metrics,
