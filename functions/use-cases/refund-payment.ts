@@ -60,7 +60,7 @@ import {
 } from '../billing/index.ts';
 import {
   PaypleConfigurationError,
-  PaypleError,
+  PaypleInvalidRequestError,
   type ClassificationReason,
   type FailureStage,
   type RefundInput,
@@ -535,9 +535,11 @@ async function sendClaimedRefund(
     outcome = await deps.payple.refund(refundInputOf(payment, amount));
   } catch (error) {
     // Thrown only before anything is sent: no refund key configured, or an input Payple's rules
-    // refuse. The client builds these messages from safe fields only. Anything else may have
-    // happened anywhere: it is thrown and the claim stays.
-    if (!(error instanceof PaypleError)) throw error;
+    // refuse. The client builds these messages from safe fields only. Anything else (a transport
+    // error included: the request may have reached Payple) may have happened anywhere: it is thrown
+    // and the claim stays.
+    if (!(error instanceof PaypleConfigurationError || error instanceof PaypleInvalidRequestError))
+      throw error;
     return declined(deps, claim, {
       ...ids,
       kind: 'declined',

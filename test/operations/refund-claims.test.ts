@@ -8,6 +8,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { formatKstInstant, type PendingRefund } from '../../functions/billing/index.ts';
+import { PaypleTimeoutError } from '../../functions/payple/index.ts';
 import {
   PENDING_REFUND_SETTLE_MS,
   refundPayment,
@@ -259,6 +260,24 @@ describe('a refund is claimed before Payple is called: one refund of a payment a
     expect(again).toMatchObject({ kind: 'refunded', amount: 9_900, fullyRefunded: true });
     expect(gateway.inputs).toHaveLength(1);
     expect(ledgerRefunds(made).map((refund) => refund.amount)).toEqual([9_900]);
+  });
+
+  test('a gateway that throws a transport error (the request may have reached Payple): thrown, the claim stays', async () => {
+    const { stack } = harness;
+    const made = await paidPayment(harness);
+    const lost = new RecordingRefundGateway(harness.payple, {
+      before: () => Promise.reject(new PaypleTimeoutError(10_000, { operation: 'refund' })),
+    });
+
+    await expect(
+      refundPayment(refundDeps(harness, { payple: lost }), { oid: made.oid, requestId: 'R-11' }),
+    ).rejects.toThrow(PaypleTimeoutError);
+
+    expect(await pendingOf(made)).toEqual({
+      amount: 9_900,
+      requestedAt: stack.clock.now(),
+      requestId: 'R-11',
+    });
   });
 
   test('a refund Payple declines clears its claim: the next request reaches Payple', async () => {
