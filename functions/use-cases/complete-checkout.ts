@@ -541,7 +541,9 @@ async function refuse(
     redirectTo: redirectFor(deps, session, 'failure'),
     reason: expired ? 'expired' : 'already_used',
     ...ids,
-    ...(expired && session.work === 'PAY' && result.result === 'success'
+    // Not looked up after expiry: a PAY window that did not just close may have taken money (an
+    // "error" too, as in `complete`), so it is for an operator to check.
+    ...(expired && session.work === 'PAY' && result.result !== 'close'
       ? { oid: session.firstPaymentOid, needsReview: true }
       : {}),
   };
