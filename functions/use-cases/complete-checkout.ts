@@ -583,8 +583,11 @@ export async function completeCheckout(
   try {
     completion = await complete(deps, session, result);
   } catch (error) {
-    // What was committed stays (a claimed payment is the reconciler's); the session cannot be reused.
-    await deps.sessions.finish(sessionId, 'completing', 'failed', 'internal_error', deps.now());
+    // What was committed stays (a claimed payment is the reconciler's); the session cannot be reused
+    // (left `completing` if the store fails this too: the review flag below must not be lost to it).
+    await deps.sessions
+      .finish(sessionId, 'completing', 'failed', 'internal_error', deps.now())
+      .catch(() => false);
     return {
       outcome: 'failure',
       redirectTo: redirectFor(deps, session, 'failure'),
