@@ -1,25 +1,22 @@
 /** Deployed entry point: dependencies from the environment, once per cold start. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { OutboxPublisher } from '../events/outbox-publisher.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { integerEnv, requireEnv } from '../shared/environment.ts';
 import { createLogger, createMetrics } from '../shared/observability.ts';
-import { documentClient, DynamoBillingStore } from '../store/dynamo-billing-store.ts';
+import { outboxPublisher } from '../shared/outbox.ts';
+import { DynamoBillingStore } from '../store/dynamo-billing-store.ts';
 import { createDispatcherHandler } from './dispatcher.ts';
 
 const env = process.env;
 const logger = createLogger('dispatcher');
 const dynamo = new DynamoDBClient({});
 const outboxTable = requireEnv(env, 'OUTBOX_TABLE');
-const publisher = new OutboxPublisher({
-  eventBridge: new EventBridgeClient({}),
-  eventBusName: requireEnv(env, 'EVENT_BUS_NAME'),
-  documents: documentClient(dynamo),
-  outboxTable,
-  onFailure: (eventIds) => logger.warn('events left in the outbox', { eventIds }),
-});
+const publisher = outboxPublisher(
+  { eventBusName: requireEnv(env, 'EVENT_BUS_NAME'), tables: { outbox: outboxTable } },
+  dynamo,
+  logger,
+);
 
 export const handler = createDispatcherHandler({
   dueIndex: new DynamoBillingStore(dynamo, {
