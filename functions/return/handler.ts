@@ -1,7 +1,7 @@
 /** Deployed entry point: dependencies from the environment and Secrets Manager, once per cold start. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { billingTablesFrom, publicBaseUrlFrom, redirectPolicyFrom } from '../checkout/config.ts';
+import { publicBaseUrlFrom, redirectPolicyFrom } from '../checkout/config.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { billingSettings } from '../shared/billing-config.ts';
 import { requireEnv } from '../shared/environment.ts';
@@ -32,7 +32,7 @@ const paypleHost = requireEnv(env, 'PAYPLE_HOST');
 const RETURN_TIMEOUTS = { authMs: 3_000, lookupMs: 5_000, chargeMs: 12_000 } as const;
 
 export const handler = createReturnHandler({
-  store: new DynamoBillingStore(dynamo, billingTablesFrom(env)),
+  store: new DynamoBillingStore(dynamo, settings.tables),
   publisher: outboxPublisher(settings, dynamo, logger),
   dunningPolicy: settings.dunningPolicy,
   sessions: new DynamoCheckoutSessionStore(documents, requireEnv(env, 'CHECKOUT_SESSIONS_TABLE')),
