@@ -282,10 +282,8 @@ export class DynamoBillingStore implements BillingStore, DueIndex, UnsettledInde
       dueAt: Number(item.dueAt),
       version: Number(item.version),
     }));
-    const next = result.LastEvaluatedKey
-      ? Buffer.from(JSON.stringify(result.LastEvaluatedKey)).toString('base64url')
-      : undefined;
-    return next ? { entries, cursor: next } : { entries };
+    const next = result.LastEvaluatedKey;
+    return next ? { entries, cursor: encodeCursor(next) } : { entries };
   }
 
   /** The earliest `dueAt` in the due index, or undefined when nothing is scheduled. */
