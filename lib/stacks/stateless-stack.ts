@@ -337,13 +337,12 @@ export class StatelessStack extends Stack {
       threshold: 3600,
       evaluationPeriods: 2,
     });
-    monitoring.alarm({
-      name: 'ChargerErrors',
-      summary:
-        'Charger invocations failed as a whole (cold start, secret, timeout): their batches are retried.',
-      metric: charger.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-    });
+    this.errorsAlarm(
+      charger,
+      'ChargerErrors',
+      Duration.minutes(5),
+      'Charger invocations failed as a whole (cold start, secret, timeout): their batches are retried.',
+    );
     monitoring.alarm({
       name: 'PaypleConfigurationErrors',
       summary:
@@ -366,12 +365,12 @@ export class StatelessStack extends Stack {
       threshold: 1,
       evaluationPeriods: 2,
     });
-    monitoring.alarm({
-      name: 'DispatcherErrors',
-      summary: 'A dispatcher run failed: due subscriptions wait for the next run.',
-      metric: dispatcher.function.metricErrors({ period: CHARGE_PERIOD, statistic: 'Sum' }),
-      threshold: 1,
-    });
+    this.errorsAlarm(
+      dispatcher,
+      'DispatcherErrors',
+      CHARGE_PERIOD,
+      'A dispatcher run failed: due subscriptions wait for the next run.',
+    );
     monitoring.alarm({
       name: 'ChargeJobsNotEnqueued',
       summary: 'The dispatcher could not send due charge jobs to the billing queue.',
@@ -388,12 +387,12 @@ export class StatelessStack extends Stack {
       threshold: 1,
     });
     this.heartbeat(dispatcher, 'DispatcherNotRunning', dispatcherGap);
-    monitoring.alarm({
-      name: 'ReconcilerErrors',
-      summary: 'A reconciler run failed: unknown outcomes wait for the next run.',
-      metric: reconciler.function.metricErrors({ period: CHARGE_PERIOD, statistic: 'Sum' }),
-      threshold: 1,
-    });
+    this.errorsAlarm(
+      reconciler,
+      'ReconcilerErrors',
+      CHARGE_PERIOD,
+      'A reconciler run failed: unknown outcomes wait for the next run.',
+    );
     monitoring.alarm({
       name: 'OldestUnknownPaymentTooOld',
       summary:
@@ -436,13 +435,12 @@ export class StatelessStack extends Stack {
     this.heartbeat(reconciler, 'ReconcilerNotRunning', reconcilerGap);
 
     const five = Duration.minutes(5);
-    monitoring.alarm({
-      name: 'CheckoutErrors',
-      summary:
-        'Checkout invocations failed as a whole (cold start, secret, timeout): customers cannot open the subscribe page or start a checkout.',
-      metric: checkout.function.metricErrors({ period: five, statistic: 'Sum' }),
-      threshold: 1,
-    });
+    this.errorsAlarm(
+      checkout,
+      'CheckoutErrors',
+      five,
+      'Checkout invocations failed as a whole (cold start, secret, timeout): customers cannot open the subscribe page or start a checkout.',
+    );
     monitoring.alarm({
       name: 'CheckoutPaypleConfigurationErrors',
       summary:
@@ -450,13 +448,12 @@ export class StatelessStack extends Stack {
       metric: checkout.metric('PaypleConfigurationErrors', { period: five }),
       threshold: 1,
     });
-    monitoring.alarm({
-      name: 'ReturnErrors',
-      summary:
-        'Payment return invocations failed as a whole (cold start, secret, timeout): customers coming back from the Payple window see an API error.',
-      metric: paymentReturn.function.metricErrors({ period: five, statistic: 'Sum' }),
-      threshold: 1,
-    });
+    this.errorsAlarm(
+      paymentReturn,
+      'ReturnErrors',
+      five,
+      'Payment return invocations failed as a whole (cold start, secret, timeout): customers coming back from the Payple window see an API error.',
+    );
     monitoring.alarm({
       name: 'CheckoutPaymentsNeedReview',
       summary:
@@ -464,13 +461,12 @@ export class StatelessStack extends Stack {
       metric: paymentReturn.metric('CheckoutPaymentsNeedReview', { period: five }),
       threshold: 1,
     });
-    monitoring.alarm({
-      name: 'WebhookErrors',
-      summary:
-        "Webhook invocations failed as a whole (cold start, secrets, timeout): Payple's notifications are not applied; the reconciler looks outcomes up meanwhile.",
-      metric: webhook.function.metricErrors({ period: five, statistic: 'Sum' }),
-      threshold: 1,
-    });
+    this.errorsAlarm(
+      webhook,
+      'WebhookErrors',
+      five,
+      "Webhook invocations failed as a whole (cold start, secrets, timeout): Payple's notifications are not applied; the reconciler looks outcomes up meanwhile.",
+    );
     monitoring.alarm({
       name: 'WebhookContradictions',
       summary:
@@ -574,6 +570,16 @@ export class StatelessStack extends Stack {
       period: minDuration(gap, MAX_ALARM_PERIOD),
     });
     return gap;
+  }
+
+  /** Alarms when an invocation of `fn` failed as a whole (Lambda's `Errors`) within `period`. */
+  private errorsAlarm(fn: BillingFunction, name: string, period: Duration, summary: string): void {
+    this.monitoring.alarm({
+      name,
+      summary,
+      metric: fn.function.metricErrors({ period, statistic: 'Sum' }),
+      threshold: 1,
+    });
   }
 
   /**
