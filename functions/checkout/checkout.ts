@@ -45,7 +45,7 @@ const blankToUndefined = (value: unknown) =>
 /** Letters, marks, digits, spaces and the punctuation of names; no control or markup characters. */
 const NAME_PATTERN = /^[\p{L}\p{M}\p{N} .'·-]+$/u;
 
-export const checkoutBodySchema = z.strictObject({
+const checkoutBodySchema = z.strictObject({
   planId: z.preprocess(blankToUndefined, z.string().max(40).optional()),
   payType: z.enum(['card', 'transfer'], { error: 'card or transfer' }),
   customer: z.strictObject({

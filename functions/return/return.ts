@@ -53,7 +53,7 @@ function isForm(event: APIGatewayProxyEventV2): boolean {
 }
 
 /** The window's result, or `undefined` when the post is not a readable result form. */
-export function parseWindowResult(event: APIGatewayProxyEventV2): WindowResult | undefined {
+function parseWindowResult(event: APIGatewayProxyEventV2): WindowResult | undefined {
   if (event.body === undefined || !isForm(event)) return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (raw.length > MAX_BODY_BYTES) return undefined;

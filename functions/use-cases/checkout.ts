@@ -34,25 +34,19 @@ import { PaypleTransportError, type WindowAuthOutcome } from '../payple/index.ts
  * open ──▶ failed                                  (window auth failed, or a return came after expiry)
  * ```
  */
-export const CheckoutSessionStatus = {
-  open: 'open',
-  completing: 'completing',
-  completed: 'completed',
-  failed: 'failed',
-} as const;
-export type CheckoutSessionStatus = (typeof CheckoutSessionStatus)[keyof typeof CheckoutSessionStatus];
+export type CheckoutSessionStatus = 'open' | 'completing' | 'completed' | 'failed';
 
 /** What Payple's window does: register only, register and pay, register and wait for our confirm. */
 export type WindowWork = 'AUTH' | 'PAY' | 'CERT';
 
-export const WINDOW_WORK: Readonly<Record<FirstPaymentMode, WindowWork>> = {
+const WINDOW_WORK: Readonly<Record<FirstPaymentMode, WindowWork>> = {
   registration_only: 'AUTH',
   pay_now: 'PAY',
   pay_after_confirm: 'CERT',
 };
 
 /** How long a session may be used: Payple's window AuthKey lives 30 minutes after the auth. */
-export const SESSION_TTL_MS = 30 * 60_000;
+const SESSION_TTL_MS = 30 * 60_000;
 /**
  * A return is still accepted this long after the session expired: the AuthKey is minted just after
  * the session, so a window paid in its 30th minute posts its result a moment after the session's.
@@ -205,7 +199,7 @@ export interface RedirectPolicy {
 }
 
 /** The result pages of this API, the default success and failure URLs. */
-export function resultPageUrl(publicBaseUrl: string, status: 'success' | 'failure'): string {
+function resultPageUrl(publicBaseUrl: string, status: 'success' | 'failure'): string {
   return `${publicBaseUrl}/subscribe/result?status=${status}`;
 }
 
@@ -219,7 +213,7 @@ export function redirectPolicy(publicBaseUrl: string, allowed: readonly string[]
   };
 }
 
-export const newSessionId = (): string => randomBytes(32).toString('base64url');
+const newSessionId = (): string => randomBytes(32).toString('base64url');
 /** `sub` + 128 random bits in hex: unguessable, so the id works as the replace link's capability. */
 export const newSubscriptionId = (): string => `sub${randomBytes(16).toString('hex')}`;
 const newCustomerId = (): string => `cus${randomBytes(12).toString('hex')}`;
