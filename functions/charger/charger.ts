@@ -19,20 +19,20 @@ import {
 import type { ChargeJob } from '../use-cases/ports.ts';
 import { errorLogFields } from '../shared/observability.ts';
 
-export const chargeJobSchema = z.strictObject({
+const chargeJobSchema = z.strictObject({
   subscriptionId: z.string().regex(/^[A-Za-z0-9]{1,40}$/),
   period: z.number().int().min(0),
   attempt: z.number().int().min(1).max(9999),
 }) satisfies z.ZodType<ChargeJob>;
 
-export class MalformedJobError extends Error {
+class MalformedJobError extends Error {
   constructor(messageId: string, detail: string) {
     super(`billing queue message ${messageId} is not a charge job: ${detail}`);
     this.name = 'MalformedJobError';
   }
 }
 
-export function parseChargeJob(record: SQSRecord): ChargeJob {
+function parseChargeJob(record: SQSRecord): ChargeJob {
   let body: unknown;
   try {
     body = JSON.parse(record.body);

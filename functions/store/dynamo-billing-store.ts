@@ -45,7 +45,7 @@ export interface BillingTableNames {
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** FNV-1a: a stable, well-spread shard for an id (the same id always lands on the same shard). */
-export function shardOf(id: string, shards: number): number {
+function shardOf(id: string, shards: number): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) {
     hash ^= id.charCodeAt(i);
