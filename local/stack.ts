@@ -237,6 +237,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => billing.stop());
     timeTravel.attachPoller(billing.poller);
 
+    // The return and the webhook settle payments too: they apply the charger's dunning policy.
+    const dunning = options.billing?.dunningPolicy ? { dunningPolicy: options.billing.dunningPolicy } : {};
     let gatewayUrl = '';
     // Deployed, Secrets Manager generates it; locally every start gets its own.
     const webhookPathSecret = randomBytes(32).toString('base64url');
@@ -251,6 +253,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         paypleReferer: payple.referer,
         clock,
         publicBaseUrl: () => gatewayUrl,
+        ...dunning,
         ...(options.logLevel ? { logLevel: options.logLevel } : {}),
       }),
       ...webhookRoutes({
@@ -259,6 +262,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         now: clock.now,
         pathSecret: webhookPathSecret,
         unrecordedPayments: billing.unrecordedPayments,
+        ...dunning,
         ...(options.logLevel ? { logLevel: options.logLevel } : {}),
       }),
       ...consoleRoutes({
