@@ -299,6 +299,9 @@ function inContext(kind: FailureKind, operation: PaypleOperation): FailureKind {
   return kind === 'lookup_limited' && operation !== 'payment_lookup' ? 'unknown' : kind;
 }
 
+/** Operations whose unrecognised failures are `unknown`, never a decline. */
+const UNRECOGNISED_IS_UNKNOWN: readonly PaypleOperation[] = ['payment_lookup', 'refund'];
+
 /** Classifies a failure answer from its code and message. */
 export function classifyFailure(
   code: string | undefined,
@@ -317,7 +320,10 @@ export function classifyFailure(
     return verdict(inContext(row.kind, context.operation), 'payple_code', candidate, parsed.issuerCode);
   }
   const reportedCode = code ?? parsed.paypleCode;
-  if (context.operation === 'payment_lookup') {
+  // A lookup or a refund we cannot read may have found or moved money: taking it for a decline
+  // would settle a payment wrongly or let a refund be sent twice. Charges are never retried on a
+  // soft decline with the same OID, so there an unrecognised code may stay a soft decline.
+  if (UNRECOGNISED_IS_UNKNOWN.includes(context.operation)) {
     return verdict('unknown', 'unrecognised_code', reportedCode, parsed.issuerCode);
   }
   if (issuerKind !== undefined) return verdict(issuerKind, 'issuer_code', reportedCode, parsed.issuerCode);

@@ -237,6 +237,19 @@ describe('result lookup', () => {
     expect(classifyAnswer(answer, lookup)).toMatchObject({ kind: 'unknown', issuerCode: '3100' });
   });
 
+  it('treats an unrecognised refund failure as unknown, even quoting an issuer code: the refund may have been made', () => {
+    const refund: ClassificationContext = { operation: 'refund', payType: 'card' };
+
+    expect(classifyAnswer(failure('PCCF0777'), refund)).toMatchObject({
+      kind: 'unknown',
+      reason: 'unrecognised_code',
+    });
+    expect(classifyAnswer(failure('PCCF0777', '[PCCF0777] 3100 - 유효기간 경과'), refund)).toMatchObject({
+      kind: 'unknown',
+      issuerCode: '3100',
+    });
+  });
+
   it('lets the issuer code of a not-charged attempt decide between soft and hard', () => {
     expect(
       classifyAnswer(failure('PCHK0012', '[PCHK0012] [SPCD0099] 3100 - 유효기간 경과'), lookup).kind,
