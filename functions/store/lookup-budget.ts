@@ -21,6 +21,10 @@ import {
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import type { LookupBudget } from '../use-cases/ports.ts';
+
+/** Declared with the use cases that draw on it; re-exported for the callers that import it here. */
+export type { LookupBudget };
 
 const MINUTE_MS = 60_000;
 /** Buckets of one window: a minute and the ten before it. */
@@ -30,13 +34,6 @@ const SPAN = WINDOW_BUCKETS - 1;
 /** When Payple itself said the window is spent, nobody looks up for this long. */
 export const LOOKUP_BLOCK_MS = 10 * MINUTE_MS;
 const MAX_RESERVE_ROUNDS = 8;
-
-export interface LookupBudget {
-  /** Reserves up to `wanted` lookups now; returns how many were granted (0 when spent). */
-  reserve(wanted: number, now: number): Promise<number>;
-  /** Payple answered PCHK9997: the window is over for everyone until `now + LOOKUP_BLOCK_MS`. */
-  block(now: number): Promise<void>;
-}
 
 export interface DynamoLookupBudgetOptions {
   readonly documents: DynamoDBDocumentClient;
@@ -135,6 +132,7 @@ export class DynamoLookupBudget implements LookupBudget {
     return 0;
   }
 
+  /** Nobody looks up until `now + LOOKUP_BLOCK_MS`. */
   async block(now: number): Promise<void> {
     await this.#options.documents.send(
       new PutCommand({

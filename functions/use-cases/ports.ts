@@ -69,6 +69,17 @@ export interface UnsettledIndex {
   listUnsettled(shard: number, now: number, limit: number): Promise<readonly PaymentRecord[]>;
 }
 
+/**
+ * Payple's result lookups for the whole deployment (reconciler, webhook and return-flow
+ * confirmations): one budget under Payple's 1,000 per 10 minutes, shared by concurrent functions.
+ */
+export interface LookupBudget {
+  /** Reserves up to `wanted` lookups now; returns how many were granted (0 when spent). */
+  reserve(wanted: number, now: number): Promise<number>;
+  /** Payple answered PCHK9997: the window is over for everyone for a while. */
+  block(now: number): Promise<void>;
+}
+
 /** The message the dispatcher enqueues and the charger consumes. */
 export interface ChargeJob {
   readonly subscriptionId: string;

@@ -33,9 +33,8 @@ import {
   type PaymentLookupOutcome,
   type PaypleFailure,
 } from '../payple/index.ts';
-import type { LookupBudget } from '../store/lookup-budget.ts';
 import { answerOf } from './charge-attempt.ts';
-import type { UnsettledIndex } from './ports.ts';
+import type { LookupBudget, UnsettledIndex } from './ports.ts';
 import { settleAttemptOutcome, type SettleDependencies, type SettleOutcome } from './settle-attempt.ts';
 
 export interface LookupGateway {
