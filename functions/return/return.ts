@@ -112,6 +112,12 @@ function record(deps: ReturnHandlerDependencies, result: ReturnResult): void {
       fields,
     );
   }
+  if (result.followUpError !== undefined) {
+    deps.logger.warn('checkout return: a step after the outcome failed; the outcome stands', {
+      ...fields,
+      error: errorLogFields(result.followUpError),
+    });
+  }
   if (result.reason === 'internal_error') {
     const error = result.error;
     deps.logger.error('checkout return failed', {

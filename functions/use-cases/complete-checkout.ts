@@ -133,6 +133,11 @@ export interface ReturnResult {
   readonly needsReview?: boolean;
   /** For `internal_error`: what was thrown (to log). */
   readonly error?: unknown;
+  /**
+   * A step after the outcome was committed failed (sending the charge job, closing the session):
+   * the outcome stands (the dispatcher's next run enqueues the job), the error is for the log.
+   */
+  readonly followUpError?: unknown;
 }
 
 interface Completion {
@@ -141,6 +146,7 @@ interface Completion {
   readonly oid?: string;
   readonly paymentState?: PaymentState;
   readonly needsReview?: boolean;
+  readonly followUpError?: unknown;
 }
 
 const succeeded = (reason: ReturnReason, extra: Partial<Completion> = {}): Completion => ({
@@ -226,15 +232,24 @@ function newSubscription(session: CheckoutSession, billingKey: string, now: numb
   );
 }
 
-/** Sends the due attempt to the billing queue now; the dispatcher's next run is the fallback. */
+/**
+ * Sends the due attempt to the billing queue now. The dispatcher's next run is the fallback, so a
+ * failure here must not turn a committed subscription into a failure page (a customer told so
+ * would subscribe again): it is returned for the log.
+ */
 async function enqueueIfDue(
   deps: CompleteCheckoutDependencies,
   sub: Subscription,
   now: number,
-): Promise<void> {
+): Promise<Pick<Completion, 'followUpError'>> {
   const attempt = scheduledAttempt(sub);
-  if (attempt === undefined || attempt.dueAt > now) return;
-  await deps.queue.send([{ subscriptionId: sub.id, period: attempt.period, attempt: attempt.attempt }]);
+  if (attempt === undefined || attempt.dueAt > now) return {};
+  try {
+    await deps.queue.send([{ subscriptionId: sub.id, period: attempt.period, attempt: attempt.attempt }]);
+    return {};
+  } catch (error) {
+    return { followUpError: error };
+  }
 }
 
 async function subscribe(
@@ -250,8 +265,7 @@ async function subscribe(
   });
   if (!commit.committed) return failed('conflict');
   await deps.publisher.publish(events);
-  await enqueueIfDue(deps, subscription, now);
-  return succeeded('subscribed');
+  return succeeded('subscribed', await enqueueIfDue(deps, subscription, now));
 }
 
 const MAX_REPLACE_ROUNDS = 5;
@@ -278,8 +292,7 @@ async function replaceKey(
     });
     if (!commit.committed) continue; // the charger or a webhook changed it meanwhile: decide again
     await deps.publisher.publish(transition.events);
-    await enqueueIfDue(deps, transition.subscription, now);
-    return succeeded('payment_method_replaced');
+    return succeeded('payment_method_replaced', await enqueueIfDue(deps, transition.subscription, now));
   }
   return failed('conflict');
 }
@@ -598,15 +611,25 @@ export async function completeCheckout(
       error,
     };
   }
-  await deps.sessions.finish(
-    sessionId,
-    'completing',
-    completion.outcome === 'success' ? 'completed' : 'failed',
-    completion.reason,
-    deps.now(),
-  );
+  // The outcome is committed: a store failure closing the session leaves it `completing` (never
+  // reusable) and must not replace the customer's answer.
+  const closeError = await deps.sessions
+    .finish(
+      sessionId,
+      'completing',
+      completion.outcome === 'success' ? 'completed' : 'failed',
+      completion.reason,
+      deps.now(),
+    )
+    .then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
   return {
     ...completion,
+    ...(closeError === undefined || completion.followUpError !== undefined
+      ? {}
+      : { followUpError: closeError.error }),
     redirectTo: redirectFor(deps, session, completion.outcome),
     sessionId,
     subscriptionId: session.subscriptionId,

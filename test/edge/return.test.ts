@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { SqsJobQueue } from '../../functions/queue/sqs-job-queue.ts';
 import { settleAttemptOutcome } from '../../functions/use-cases/settle-attempt.ts';
 import { DEFAULT_DUNNING_POLICY } from '../../functions/billing/index.ts';
 import { testAccounts, testCards } from '../../local/payple-sandbox/index.ts';
@@ -72,6 +73,31 @@ describe('AUTH window: the return registers the key, creates the subscription an
     expect(await subscriptionsOf(edge)).toHaveLength(subscriptionsBefore);
     expect(ledgerOf(edge, session.subscriptionId)).toHaveLength(1);
     expect((await sessionOf(edge, params)).outcome).toBe('subscribed');
+  });
+
+  test('a charge job that cannot be sent does not fail a committed subscription: success page, and the dispatcher charges it', async () => {
+    const params = await checkout(edge, { planId: 'basic-monthly', payType: 'card' });
+    const result = await payInWindow(params, { number: testCards.success.number });
+    const send = vi.spyOn(SqsJobQueue.prototype, 'send').mockRejectedValueOnce(new Error('SQS is down'));
+
+    let reply;
+    try {
+      reply = await postReturn(result.action, result.fields);
+    } finally {
+      send.mockRestore();
+    }
+    await edge.stack.billing.drain();
+    const session = await sessionOf(edge, params);
+    const oid = `${session.subscriptionId}-20270310-1`;
+    const enqueuedByReturn = await edge.stack.billing.store.getPayment(oid);
+    await edge.stack.billing.dispatch();
+    await edge.stack.billing.drain();
+
+    expect(reply).toEqual({ status: 303, location: resultUrl(edge, 'success') });
+    expect(session).toMatchObject({ status: 'completed', outcome: 'subscribed' });
+    expect(enqueuedByReturn).toBeUndefined();
+    expect(await edge.stack.billing.store.getPayment(oid)).toMatchObject({ state: 'paid' });
+    expect(ledgerOf(edge, session.subscriptionId)).toHaveLength(1);
   });
 
   test('a closed window fails the session; nothing is created and a replay stays a failure', async () => {
