@@ -22,7 +22,7 @@ import { METRICS_NAMESPACE } from '../functions/shared/observability.ts';
 import { NOT_FOUND_LOOKUP_CODES } from '../functions/shared/reconcile-config.ts';
 import { DynamoCheckoutSessionStore } from '../functions/store/checkout-session-store.ts';
 import { documentClient, type DynamoBillingStore } from '../functions/store/dynamo-billing-store.ts';
-import type { LookupBudget } from '../functions/store/lookup-budget.ts';
+import type { LookupBudget } from '../functions/use-cases/ports.ts';
 import { redirectPolicy } from '../functions/use-cases/checkout.ts';
 import type { EventPublisher } from '../functions/use-cases/ports.ts';
 import type { LocalQueues, TableNames } from './aws/create-resources.ts';

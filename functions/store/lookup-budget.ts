@@ -23,9 +23,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { LookupBudget } from '../use-cases/ports.ts';
 
-/** Declared with the use cases that draw on it; re-exported for the callers that import it here. */
-export type { LookupBudget };
-
 const MINUTE_MS = 60_000;
 /** Buckets of one window: a minute and the ten before it. */
 const WINDOW_BUCKETS = 11;

@@ -44,7 +44,6 @@ import {
   type ChargeOutcome,
   type PaymentLookupOutcome,
 } from '../payple/index.ts';
-import type { LookupBudget } from '../store/lookup-budget.ts';
 import { answerOf, settleOutcomeFor } from './charge-attempt.ts';
 import {
   RETURN_GRACE_MS,
@@ -53,7 +52,7 @@ import {
   type CheckoutSessionStore,
   type RedirectPolicy,
 } from './checkout.ts';
-import type { JobQueue } from './ports.ts';
+import type { JobQueue, LookupBudget } from './ports.ts';
 import type { LookupGateway } from './reconcile.ts';
 import { settleAttemptOutcome, type SettleDependencies } from './settle-attempt.ts';
 
