@@ -307,23 +307,26 @@ export async function reconcileUnsettledPayments(
         refused = undefined;
       }
     }
-    if (verdict.kind === 'settle') {
+    const settleFound = async (outcome: SettleOutcome, answer?: PaymentAnswer) => {
       const result = await settleAttemptOutcome(deps, {
         oid: payment.oid,
-        outcome: verdict.outcome,
-        answer: verdict.answer,
+        outcome,
+        ...(answer ? { answer } : {}),
         now: settledAt,
       });
       if (result.status === 'settled') report.settled++;
+      // Its subscription no longer has this attempt in flight (only an edit by hand does that):
+      // looking it up again would spend the budget for ever. An operator decides.
+      if (result.status === 'inconsistent' && (await markNeedsReview(deps, payment, settledAt))) {
+        report.needsReview++;
+      }
+    };
+    if (verdict.kind === 'settle') {
+      await settleFound(verdict.outcome, verdict.answer);
       continue;
     }
     if (verdict.kind === 'not_found' && settledAt - payment.requestedAt >= deps.notFoundGraceMs) {
-      const result = await settleAttemptOutcome(deps, {
-        oid: payment.oid,
-        outcome: { kind: 'not_charged', resolvedBy: 'result_lookup' },
-        now: settledAt,
-      });
-      if (result.status === 'settled') report.settled++;
+      await settleFound({ kind: 'not_charged', resolvedBy: 'result_lookup' });
       continue;
     }
     await backOff(payment, settledAt, verdict.kind === 'retry_later' ? verdict.answer : undefined);

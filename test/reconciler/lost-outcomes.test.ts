@@ -204,4 +204,39 @@ describe('the reconciler settles what the charge answer did not tell', () => {
     });
     expect(ledgerOf(stack, subscription.id).map((e) => e.oid)).toEqual([oid]);
   });
+
+  test('a payment whose subscription no longer has it in flight goes to review instead of being looked up for ever', async () => {
+    const subscription = await seedSubscription(stack, {
+      firstBillingDate: { year: 2027, month: 6, day: 4 },
+    });
+    const oid = `${subscription.id}-20270604-1`;
+    stack.sandbox.admin.addFault({
+      kind: 'answerLost',
+      operation: 'charge',
+      payerId: subscription.paymentMethod.billingKeyRef,
+      times: 1,
+    });
+    loseWebhooks(oid);
+    await billAt(stack, kst('2027-06-04', '10:05'));
+    // An edit by hand: the subscription forgets the attempt the payment belongs to.
+    const stored = (await stack.billing.store.getSubscription(subscription.id))!;
+    expect(stored.inFlight?.oid).toBe(oid);
+    const edited = await stack.billing.store.commit({
+      subscription: {
+        expectedVersion: stored.version,
+        next: { ...stored, inFlight: null, version: stored.version + 1 },
+      },
+      events: [],
+    });
+    expect(edited.committed).toBe(true);
+
+    await stack.clock.set(kst('2027-06-04', '10:10'));
+    const first = await stack.billing.reconcile();
+    await stack.clock.set(kst('2027-06-04', '10:30'));
+    const later = await stack.billing.reconcile();
+
+    expect(first).toMatchObject({ lookups: 1, settled: 0, needsReview: 1 });
+    expect(later).toMatchObject({ lookups: 0 });
+    expect(await stack.billing.store.getPayment(oid)).toMatchObject({ state: 'needs_review' });
+  });
 });
