@@ -20,7 +20,6 @@
  * The use case never calls Payple: Payple wants an answer within 10 seconds, and the reconciler
  * owns the lookup budget.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   IllegalTransitionError,
   parseOid,
@@ -32,6 +31,7 @@ import {
   type PayType,
   type Subscription,
 } from '../billing/index.ts';
+import { sameSecret } from '../shared/secrets.ts';
 import type { BillingStore, UnrecordedPaymentReports } from './ports.ts';
 import { recordPaymentRefund } from './refund-payment.ts';
 import { settleAttemptOutcome, type SettleDependencies } from './settle-attempt.ts';
@@ -194,12 +194,6 @@ export async function applyWebhook(
     case 'registration':
       return { kind: 'acknowledged', reason: 'registration' };
   }
-}
-
-/** Compares secrets without a timing difference that depends on where they differ. */
-function sameSecret(a: string, b: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(a), digest(b));
 }
 
 /**

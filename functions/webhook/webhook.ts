@@ -10,7 +10,6 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   applyWebhook,
   type ApplyWebhookDependencies,
@@ -26,6 +25,7 @@ import {
 } from './errors.ts';
 import { parseWebhookFields } from './notification.ts';
 import { errorLogFields } from '../shared/observability.ts';
+import { sameSecret } from '../shared/secrets.ts';
 
 /** Payple's results are about 2 KB; anything far larger is not from Payple. */
 export const MAX_WEBHOOK_BODY_BYTES = 16 * 1024;
@@ -47,12 +47,8 @@ function json(statusCode: number, result: string, message: string): Response {
   };
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-
-/** Compares digests of both sides, so neither the position of a difference nor the length leaks. */
 function secretChecker(expected: string): (candidate: string | undefined) => boolean {
-  const expectedDigest = sha256(expected);
-  return (candidate) => timingSafeEqual(sha256(candidate ?? ''), expectedDigest) && candidate !== undefined;
+  return (candidate) => sameSecret(candidate ?? '', expected) && candidate !== undefined;
 }
 
 function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
